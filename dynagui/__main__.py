@@ -1,0 +1,5 @@
+import sys
+
+from dynagui.cli import main
+
+sys.exit(main())

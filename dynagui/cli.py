@@ -1,0 +1,6 @@
+def main() -> int:
+    return 0
+
+
+def gui_main() -> int:
+    return 0

@@ -1,0 +1,1 @@
+"""Qt-free core of DynaGUI: everything that can run without a display."""

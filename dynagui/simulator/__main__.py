@@ -1,0 +1,5 @@
+import sys
+
+from dynagui.simulator.run import main
+
+sys.exit(main())
