@@ -188,7 +188,7 @@ def _progress(w: list[str]) -> Progress:
     return Progress(int(w[0]), _float(w[2]) or 0.0, _float(w[4]) or 0.0, " ".join(w[5:-2]), w[-2] + " " + w[-1])
 
 
-def _stamp_epoch(stamp: str) -> float | None:
+def stamp_epoch(stamp: str) -> float | None:
     try:
         return _dt.datetime.strptime(" ".join(stamp.split()), "%m/%d/%y %H:%M:%S").timestamp()
     except ValueError:
@@ -350,7 +350,7 @@ class OutputParser:
             events.append(p)  # the latest heartbeat, once per chunk
 
     def _note_stamp(self, w: list[str]) -> None:
-        wall = _stamp_epoch(w[-2] + " " + w[-1])
+        wall = stamp_epoch(w[-2] + " " + w[-1])
         t = _float(w[2])
         if wall is None or t is None:
             return
@@ -473,7 +473,7 @@ class OutputParser:
             if m:
                 summary.eta_block[m["what"].replace(" ", "_")] = int(m["sec"])
                 if m["what"] == "clock time to complete" and summary.last_stamp:
-                    self._eta_block_wall = _stamp_epoch(summary.last_stamp)
+                    self._eta_block_wall = stamp_epoch(summary.last_stamp)
             return None
         if c == "t":
             m = P.ETA_ENDTIME.match(s)

@@ -1,0 +1,338 @@
+"""The job database: SQLite through sqlite-utils, WAL, one lock per connection.
+
+Every write that changes a job's status also writes its event row in the same
+transaction, so the history is never half-written. Environment troubles (a
+damaged file, a lock held too long, a read-only folder) become `StoreError`
+with a message a user can act on; bugs stay bugs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from dynagui.core.jobs import Identity, Job, JobStatus, ProcRecord, check_transition
+
+log = logging.getLogger("dynagui.store")
+
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_MS = 5000
+
+
+class StoreError(RuntimeError):
+    """A database problem caused by the environment, with a message for the user."""
+
+
+def _explain(path: Path, exc: sqlite3.Error) -> StoreError:
+    text = str(exc).lower()
+    if "not a database" in text or "malformed" in text:
+        msg = (f"The job database {path} is damaged ({exc}). Nothing was changed. Move the file aside "
+               "(DynaGUI then starts a fresh one) or restore it from a backup.")
+    elif "locked" in text or "busy" in text:
+        msg = (f"The job database {path} is locked by another program ({exc}). Close the other DynaGUI "
+               "or tool using it and try again.")
+    elif "readonly" in text or "read-only" in text:
+        msg = f"The job database {path} is read-only ({exc}). Make the file and its folder writable, or use --data-dir."
+    elif "unable to open" in text:
+        msg = f"The job database {path} cannot be opened ({exc}). Check that its folder exists and is writable."
+    elif "disk" in text and "full" in text:
+        msg = f"The disk holding {path} is full ({exc}). Free some space and try again; nothing was lost."
+    else:
+        msg = f"The job database {path} reported an error: {exc}"
+    return StoreError(msg)
+
+
+def _v1(db: sqlite_utils.Database) -> None:
+    db["settings"].create({"key": str, "value": str}, pk="key", if_not_exists=True)
+    db["solvers"].create({"name": str, "profile": str}, pk="name", if_not_exists=True)
+    db["jobs"].create(
+        {
+            "id": int, "uid": str, "deck": str, "workdir": str, "solver": str, "ncpu": int, "memory": str,
+            "extra_args": str, "status": str, "reason": str, "priority": int, "queue_pos": float,
+            "submitted_at": float, "started_at": float, "ended_at": float, "exit_code": int, "cores": str,
+            "stop_requested": int, "attempt": int, "log_path": str, "log_offset": int, "command": str,
+            "run_dir": str, "progress": float, "sim_time": float, "end_time": float, "cycle": int, "dt": float,
+            "eta_s": float, "warnings": int, "errors": int, "verdict": str,
+        },
+        pk="id", not_null={"uid", "deck", "workdir", "solver", "ncpu", "status"},
+        defaults={"reason": "", "priority": 0, "stop_requested": 0, "attempt": 0, "log_offset": 0,
+                  "warnings": 0, "errors": 0, "cores": "[]", "extra_args": "[]", "command": "[]"},
+        if_not_exists=True,
+    )
+    db["jobs"].create_index(["uid"], unique=True, if_not_exists=True)
+    db["jobs"].create_index(["status"], if_not_exists=True)
+    db["events"].create(
+        {"id": int, "job_id": int, "time": float, "from_status": str, "to_status": str, "reason": str},
+        pk="id", if_not_exists=True,
+    )
+    db["events"].create_index(["job_id"], if_not_exists=True)
+    db["procs"].create(
+        {"id": int, "job_id": int, "attempt": int, "pid": int, "create_time": float, "role": str, "name": str,
+         "exe": str, "found_at": float, "ended_at": float},
+        pk="id", if_not_exists=True,
+    )
+    db["procs"].create_index(["job_id", "pid", "create_time"], unique=True, if_not_exists=True)
+    db["samples"].create(
+        {"id": int, "job_id": int, "wall": float, "sim_time": float, "dt": float, "cycle": int, "cpu": float,
+         "event": str},
+        pk="id", if_not_exists=True,
+    )
+    db["samples"].create_index(["job_id", "id"], if_not_exists=True)
+
+
+MIGRATIONS = {1: _v1}
+
+
+class Store:
+    """One connection, used from any thread under a lock (the single owner of writes)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._lock = threading.RLock()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(str(self.path), check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000)
+            self.db = sqlite_utils.Database(conn)
+            self.db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            self._migrate()
+        except sqlite3.Error as exc:
+            raise _explain(self.path, exc) from exc
+        except OSError as exc:
+            raise StoreError(f"The data folder {self.path.parent} cannot be used ({exc}). Choose another with --data-dir.") from exc
+
+    def _migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StoreError(f"The job database {self.path} was written by a newer DynaGUI (schema {version}); "
+                             "update DynaGUI or use another --data-dir.")
+        if version == SCHEMA_VERSION:
+            return
+        if self.db.journal_mode != "wal":
+            self.db.enable_wal()
+        with self.db.atomic():
+            for v in range(version + 1, SCHEMA_VERSION + 1):
+                MIGRATIONS[v](self.db)
+            self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        log.info("database %s migrated from schema %d to %d", self.path, version, SCHEMA_VERSION)
+
+    def close(self) -> None:
+        with self._lock:
+            self.db.close()
+
+    @contextlib.contextmanager
+    def _tx(self) -> Iterator[sqlite_utils.Database]:
+        with self._lock:
+            try:
+                with self.db.atomic():
+                    yield self.db
+            except sqlite3.Error as exc:
+                raise _explain(self.path, exc) from exc
+
+    def _query(self, sql: str, params: Iterable[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:
+        with self._lock:
+            try:
+                return list(self.db.query(sql, params))
+            except sqlite3.Error as exc:
+                raise _explain(self.path, exc) from exc
+
+    def data_version(self) -> int:
+        """Changes when another connection commits: a cheap 'anything new?' test."""
+        with self._lock:
+            return self.db.execute("PRAGMA data_version").fetchone()[0]
+
+    # -------------------------------------------------------------- settings
+    def get_setting(self, key: str, default: Any = None) -> Any:
+        rows = self._query("select value from settings where key = ?", [key])
+        return json.loads(rows[0]["value"]) if rows else default
+
+    def set_setting(self, key: str, value: Any) -> None:
+        with self._tx() as db:
+            db["settings"].upsert({"key": key, "value": json.dumps(value)}, pk="key")
+
+    # --------------------------------------------------------------- solvers
+    def solver_profiles(self) -> dict[str, dict[str, Any]]:
+        return {r["name"]: json.loads(r["profile"]) for r in self._query("select * from solvers")}
+
+    def save_solver_profile(self, name: str, profile: dict[str, Any]) -> None:
+        with self._tx() as db:
+            db["solvers"].upsert({"name": name, "profile": json.dumps(profile)}, pk="name")
+
+    def remove_solver_profile(self, name: str) -> bool:
+        with self._tx() as db:
+            return db.execute("delete from solvers where name = ?", [name]).rowcount > 0
+
+    # ------------------------------------------------------------------ jobs
+    def insert_job(self, fields: dict[str, Any], reason: str = "submitted") -> Job:
+        row = dict(fields)
+        for key in ("cores", "extra_args", "command"):
+            if key in row and not isinstance(row[key], str):
+                row[key] = json.dumps(list(row[key]))
+        now = time.time()
+        row.setdefault("submitted_at", now)
+        row.setdefault("status", JobStatus.QUEUED.value)
+        with self._tx() as db:
+            if "queue_pos" not in row:
+                top = db.execute("select coalesce(max(queue_pos), 0) from jobs").fetchone()[0]
+                row["queue_pos"] = top + 1
+            job_id = db["jobs"].insert(row).last_pk
+            db["events"].insert({"job_id": job_id, "time": now, "from_status": None,
+                                 "to_status": row["status"], "reason": reason})
+        return self.get_job(job_id)
+
+    def get_job(self, job_id: int) -> Job:
+        rows = self._query("select * from jobs where id = ?", [job_id])
+        if not rows:
+            raise KeyError(job_id)
+        return Job.from_row(rows[0], self._procs_of([job_id]).get(job_id, ()))
+
+    def find_job(self, job_id: int) -> Job | None:
+        try:
+            return self.get_job(job_id)
+        except KeyError:
+            return None
+
+    def job_by_uid(self, uid: str) -> Job | None:
+        rows = self._query("select * from jobs where uid = ?", [uid])
+        if not rows:
+            return None
+        return Job.from_row(rows[0], self._procs_of([rows[0]["id"]]).get(rows[0]["id"], ()))
+
+    def list_jobs(self, statuses: Iterable[JobStatus] | None = None, limit: int | None = None) -> list[Job]:
+        sql = "select * from jobs"
+        params: list[Any] = []
+        if statuses is not None:
+            st = [s.value for s in statuses]
+            sql += f" where status in ({','.join('?' * len(st))})"
+            params += st
+        sql += " order by id"
+        if limit:
+            sql += f" limit {int(limit)}"
+        rows = self._query(sql, params)
+        procs = self._procs_of([r["id"] for r in rows]) if rows and (statuses is not None or len(rows) < 2000) else {}
+        return [Job.from_row(r, procs.get(r["id"], ())) for r in rows]
+
+    def queued_jobs(self) -> list[Job]:
+        """The queue in launch order: priority first (higher first), then queue position."""
+        rows = self._query("select * from jobs where status = 'queued' order by priority desc, queue_pos, id")
+        return [Job.from_row(r) for r in rows]
+
+    def _procs_of(self, job_ids: list[int]) -> dict[int, tuple[ProcRecord, ...]]:
+        if not job_ids:
+            return {}
+        out: dict[int, list[ProcRecord]] = {}
+        for chunk_start in range(0, len(job_ids), 500):
+            chunk = job_ids[chunk_start : chunk_start + 500]
+            rows = self._query(
+                f"select p.* from procs p join jobs j on j.id = p.job_id and p.attempt = j.attempt "
+                f"where p.job_id in ({','.join('?' * len(chunk))}) order by p.id", chunk)
+            for r in rows:
+                out.setdefault(r["job_id"], []).append(ProcRecord(
+                    Identity(r["pid"], r["create_time"]), r["role"], r["name"] or "", r["exe"] or "",
+                    r["ended_at"] is not None))
+        return {k: tuple(v) for k, v in out.items()}
+
+    def transition(self, job_id: int, new: JobStatus, reason: str, expect: Iterable[JobStatus] | None = None,
+                   **fields: Any) -> Job | None:
+        """Move a job to `new` and record why, atomically.
+
+        Returns None (and changes nothing) when the job is no longer in one of the
+        `expect`ed states: whoever got there first decided, which is how a job is
+        finalized exactly once even when a waiter and a health pass race.
+        """
+        for key in ("cores", "command"):
+            if key in fields and not isinstance(fields[key], str):
+                fields[key] = json.dumps(list(fields[key]))
+        with self._tx() as db:
+            row = db.execute("select status from jobs where id = ?", [job_id]).fetchone()
+            if row is None:
+                raise KeyError(job_id)
+            old = JobStatus(row[0])
+            if expect is not None and old not in set(expect):
+                return None
+            if old == new:
+                return None
+            check_transition(old, new)
+            fields.update(status=new.value, reason=reason)
+            sets = ", ".join(f"{k} = ?" for k in fields)
+            db.execute(f"update jobs set {sets} where id = ?", [*fields.values(), job_id])
+            db["events"].insert({"job_id": job_id, "time": time.time(), "from_status": old.value,
+                                 "to_status": new.value, "reason": reason})
+        return self.get_job(job_id)
+
+    def update_job(self, job_id: int, **fields: Any) -> None:
+        """Change fields that are not the status (progress, queue order, ncpu...)."""
+        for key in ("cores", "extra_args", "command"):
+            if key in fields and not isinstance(fields[key], str):
+                fields[key] = json.dumps(list(fields[key]))
+        with self._tx() as db:
+            sets = ", ".join(f"{k} = ?" for k in fields)
+            db.execute(f"update jobs set {sets} where id = ?", [*fields.values(), job_id])
+
+    def update_queued(self, job_id: int, **fields: Any) -> bool:
+        """Change a job only while it is still queued; False when it has started meanwhile."""
+        with self._tx() as db:
+            sets = ", ".join(f"{k} = ?" for k in fields)
+            cur = db.execute(f"update jobs set {sets} where id = ? and status = 'queued'", [*fields.values(), job_id])
+            return cur.rowcount > 0
+
+    def remove_job(self, job_id: int) -> bool:
+        """Delete a job that cannot have a live solver, with its history."""
+        with self._tx() as db:
+            cur = db.execute("delete from jobs where id = ? and status in ('queued','finished','failed','stopped')",
+                             [job_id])
+            if cur.rowcount == 0:
+                return False
+            for table in ("events", "procs", "samples"):
+                db.execute(f"delete from {table} where job_id = ?", [job_id])
+        return True
+
+    def events(self, job_id: int) -> list[dict[str, Any]]:
+        return self._query("select * from events where job_id = ? order by id", [job_id])
+
+    # ------------------------------------------------------------- processes
+    def add_procs(self, job_id: int, attempt: int, records: Iterable[ProcRecord]) -> int:
+        """Record process identities; already known ones are ignored. Returns how many were new."""
+        now = time.time()
+        added = 0
+        with self._tx() as db:
+            for rec in records:
+                cur = db.execute(
+                    "insert or ignore into procs (job_id, attempt, pid, create_time, role, name, exe, found_at) "
+                    "values (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [job_id, attempt, rec.identity.pid, rec.identity.create_time, rec.role, rec.name, rec.exe, now])
+                added += cur.rowcount
+        return added
+
+    def mark_procs_ended(self, job_id: int, identities: Iterable[Identity]) -> None:
+        now = time.time()
+        with self._tx() as db:
+            for ident in identities:
+                db.execute("update procs set ended_at = ? where job_id = ? and pid = ? and create_time = ? "
+                           "and ended_at is null", [now, job_id, ident.pid, ident.create_time])
+
+    def all_known_identities(self) -> set[tuple[int, float]]:
+        """Every (pid, create_time) ever recorded: a process in here is never 'untracked'."""
+        return {(r["pid"], r["create_time"]) for r in self._query("select pid, create_time from procs")}
+
+    # --------------------------------------------------------------- samples
+    def add_samples(self, job_id: int, samples: list[dict[str, Any]]) -> None:
+        if not samples:
+            return
+        with self._tx() as db:
+            db["samples"].insert_all([{"job_id": job_id, **s} for s in samples], batch_size=1000)
+
+    def samples(self, job_id: int, last: int | None = None) -> list[dict[str, Any]]:
+        if last:
+            rows = self._query("select * from samples where job_id = ? order by id desc limit ?", [job_id, last])
+            rows.reverse()
+            return rows
+        return self._query("select * from samples where job_id = ? order by id", [job_id])
