@@ -11,6 +11,7 @@ import logging
 import time
 
 from dynagui.core import proctrack, sense
+from dynagui.core.health import Suspect
 from dynagui.core.jobs import ACTIVE, Identity, Job, JobStatus
 from dynagui.core.store import Store
 
@@ -96,3 +97,20 @@ def send_switch(store: Store, job_id: int, switch: str) -> str:
         store.update_job(job_id, end_time=float(token.split("=", 1)[1]))
     log.info("job %d: wrote %s to %s/d3kil", job_id, token, job.workdir)
     return token
+
+
+def kill_suspects(suspects: list[Suspect]) -> list[Suspect]:
+    """Kill ghosts (or untracked solvers the user chose), each re-checked first. Returns those killed."""
+    killed = []
+    for s in suspects:
+        proc = proctrack.process_for(s.identity)
+        if proc is None:
+            continue
+        if s.kind == "ghost" and proctrack.read_marker(proc) != s.marker:
+            continue  # not the process the report was about
+        left = proctrack.terminate([s.identity], grace=3.0)
+        if not left:
+            killed.append(s)
+            log.warning("killed %s process %s (PID %d, started %s): %s", s.kind, s.name, s.identity.pid,
+                        time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(s.identity.create_time)), s.why)
+    return killed

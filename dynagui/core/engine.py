@@ -57,11 +57,14 @@ class Engine:
         self.started = False
 
     # ------------------------------------------------------------ lifecycle
-    def start(self) -> "Engine":
+    def start(self, launch: bool = True) -> "Engine":
+        """Own the data folder, adopt running jobs; with `launch`, also run the queue and the loop."""
         self._lock.acquire()
         self.started = True
         log.info("engine started on %s (pid %d)", self.data_dir.root, os.getpid())
         self.reattach()
+        if not launch:
+            return self
         if self.settings.auto_kill_ghosts:
             self.kill_suspects(self.health_check().ghosts)
         self.start_ready()
@@ -325,19 +328,7 @@ class Engine:
         return (job.id, job.status.value) if job else None
 
     def kill_suspects(self, suspects: list[Suspect]) -> list[Suspect]:
-        """Kill ghosts (or untracked solvers the user chose), each re-checked first. Returns the killed."""
-        killed = []
-        for s in suspects:
-            proc = proctrack.process_for(s.identity)
-            if proc is None:
-                continue
-            if s.kind == "ghost" and proctrack.read_marker(proc) != s.marker:
-                continue  # not the process the report was about
-            left = proctrack.terminate([s.identity], grace=3.0)
-            if not left:
-                killed.append(s)
-                log.warning("killed %s process %s (PID %d): %s", s.kind, s.name, s.identity.pid, s.why)
-        return killed
+        return control.kill_suspects(suspects)
 
     # ----------------------------------------------------------------- loop
     def _loop(self) -> None:
