@@ -221,14 +221,13 @@ class OutputParser:
             self._keep_partial(data)
             return []
         head = data[: last_nl + 1]
-        if self._partial or self._skipping:
-            first_nl = head.find(b"\n")
-            if self._skipping:
-                self._skipping = False
-                head = head[first_nl + 1 :]
-            else:
-                head = bytes(self._partial) + head
-                self._partial.clear()
+        if self._skipping:
+            # the rest of an over-long line is dropped; its first MAX_LINE bytes are kept
+            self._skipping = False
+            head = head[head.find(b"\n") :]
+        if self._partial:
+            head = bytes(self._partial) + head
+            self._partial.clear()
         self._keep_partial(data[last_nl + 1 :])
         return self._parse_text(head)
 
