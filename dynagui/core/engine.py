@@ -233,9 +233,11 @@ class Engine:
                     records.append(rec)
             if records:
                 self._record_procs(job_id, [_proc_record(r) for r in records])
-        if not self._stopping.is_set():
+        if self._stopping.is_set():
+            spawn.release(popen)  # the engine goes, the shepherd stays
+        else:
             popen.wait()
-        popen.stdout.close()
+            popen.stdout.close()
 
     def _adopt_reported(self, job: Job) -> None:
         """Take the identities the shepherd wrote down (also while no engine was running)."""

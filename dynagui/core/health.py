@@ -73,8 +73,9 @@ class HealthChecker:
         profiles = list(profiles)
 
         for job in active:
-            idents = [p.identity for p in job.procs]
-            if not any((i.pid, i.create_time) in live for i in idents):
+            # present in the table is not enough: a killed process stays a zombie until reaped
+            idents = [p.identity for p in job.procs if (p.identity.pid, p.identity.create_time) in live]
+            if not any(proctrack.is_alive(i) for i in idents):
                 report.dead_jobs.append(job.id)
 
         match_cache = self._solver_match

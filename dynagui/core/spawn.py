@@ -24,6 +24,23 @@ ERROR_ACCESS_DENIED = 5
 
 _WINDOWS = sys.platform == "win32"
 
+# Shepherds we stopped listening to while they still run: they outlive the engine by
+# design. Their Popen objects are kept (and polled, which reaps them once they end)
+# instead of being dropped, which would make Python warn about a child left running.
+_RELEASED: list[subprocess.Popen] = []
+
+
+def release(popen: subprocess.Popen) -> None:
+    """Stop caring about a shepherd process that may go on running."""
+    if popen.stdout is not None:
+        popen.stdout.close()
+    if popen.poll() is None:
+        _RELEASED.append(popen)
+
+
+def _reap_released() -> None:
+    _RELEASED[:] = [p for p in _RELEASED if p.poll() is None]
+
 
 def shepherd_command(run_dir: Path) -> list[str]:
     # sys.executable, not "python3": on PATH that can be a shell shim (pyenv) that adds a process
@@ -43,6 +60,7 @@ def detach_kwargs(windows: bool | None = None, breakaway: bool = True) -> dict:
 def start_shepherd(run_dir: Path, listen: bool = True, windows: bool | None = None) -> subprocess.Popen:
     """Start the shepherd for the run in `run_dir`; with `listen`, its reports come on a pipe."""
     windows = _WINDOWS if windows is None else windows
+    _reap_released()
     err = open(run_dir / "shepherd.err", "ab")  # noqa: SIM115 - handed to the child, closed below
     common = dict(stdin=subprocess.DEVNULL, stdout=subprocess.PIPE if listen else subprocess.DEVNULL, stderr=err,
                   close_fds=True, cwd=str(run_dir))
