@@ -1,0 +1,107 @@
+"""The store: transitions with their events, and clear errors for a broken environment."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dynagui.core.jobs import JobStatus, TransitionError
+from dynagui.core.paths import DataDir
+from dynagui.core.store import SCHEMA_VERSION, Store, StoreError
+
+
+def _row(deck: str = "/x/a.k") -> dict:
+    return {"uid": os.urandom(8).hex(), "deck": deck, "workdir": "/x", "solver": "simulator", "ncpu": 1}
+
+
+def test_schema_version_wal_and_transition_history(tmp_path: Path) -> None:
+    store = Store(tmp_path / "db.sqlite")
+    assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert store.db.journal_mode == "wal"
+    job = store.insert_job(_row())
+    assert store.transition(job.id, JobStatus.STARTING, "go") is not None
+    assert store.transition(job.id, JobStatus.STARTING, "again", expect=[JobStatus.QUEUED]) is None
+    with pytest.raises(TransitionError):
+        store.transition(job.id, JobStatus.QUEUED, "back")
+    assert store.transition(job.id, JobStatus.FAILED, "process died", expect=[JobStatus.STARTING]).reason == "process died"
+    assert [(e["from_status"], e["to_status"]) for e in store.events(job.id)] == [
+        (None, "queued"), ("queued", "starting"), ("starting", "failed")]
+    store.close()
+
+
+def test_a_failed_transaction_leaves_no_half_written_rows(tmp_path: Path) -> None:
+    store = Store(tmp_path / "db.sqlite")
+    job = store.insert_job(_row())
+    with pytest.raises(StoreError):
+        store.transition(job.id, JobStatus.STARTING, "go", no_such_column=1)
+    assert store.get_job(job.id).status == JobStatus.QUEUED
+    assert len(store.events(job.id)) == 1
+    store.close()
+
+
+def test_damaged_database_is_a_clear_error_and_is_left_alone(tmp_path: Path) -> None:
+    data = DataDir(tmp_path / "data").ensure()
+    garbage = b"this is not an SQLite file at all\n" * 200
+    data.database.write_bytes(garbage)
+    r = subprocess.run([sys.executable, "-m", "dynagui", "--data-dir", str(data.root), "list"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "damaged" in r.stderr and "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    assert data.database.read_bytes() == garbage
+
+
+def test_locked_database_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite"
+    Store(path).close()
+    holder = sqlite3.connect(path)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(StoreError, match="locked"):
+            store = Store(path, busy_timeout_ms=200)
+            store.insert_job(_row())
+    finally:
+        holder.rollback()
+        holder.close()
+
+
+def _make_read_only(folder: Path) -> list[Path]:
+    paths = [folder, *folder.iterdir()]
+    if os.geteuid() == 0:
+        for p in paths:
+            if subprocess.run(["chattr", "+i", str(p)], capture_output=True).returncode != 0:
+                pytest.skip("running as root and chattr +i is not supported here")
+    else:
+        for p in paths:
+            p.chmod(0o555 if p.is_dir() else 0o444)
+    return paths
+
+
+def _undo_read_only(paths: list[Path]) -> None:
+    for p in paths:
+        if os.geteuid() == 0:
+            subprocess.run(["chattr", "-i", str(p)], capture_output=True)
+        else:
+            p.chmod(0o755 if p.is_dir() else 0o644)
+
+
+def test_read_only_database_is_a_clear_error(tmp_path: Path) -> None:
+    data = DataDir(tmp_path / "data").ensure()
+    store = Store(data.database)
+    store.insert_job(_row())
+    store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    store.close()
+    for extra in data.root.glob("dynagui.db-*"):
+        extra.unlink()
+    paths = _make_read_only(data.root)
+    try:
+        with pytest.raises(StoreError) as err:
+            s = Store(data.database)
+            s.insert_job(_row())
+        assert str(data.database) in str(err.value)
+    finally:
+        _undo_read_only(paths)
