@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from dynagui import __version__
-from dynagui.core import control
+from dynagui.core import control, queue
 from dynagui.core.doctor import run_doctor
 from dynagui.core.engine import Engine
 from dynagui.core.health import HealthChecker
@@ -115,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("id", type=int)
     s = sub.add_parser("relaunch", help="queue a finished, failed or stopped job again")
     s.add_argument("id", type=int)
+    s.add_argument("--restart", metavar="DUMP", help="restart from a dump file (r=DUMP), e.g. d3dump01")
 
     sub.add_parser("doctor", help="check solvers, MPI launchers, licence settings, data folder and disk space")
     return p
@@ -387,27 +388,25 @@ def cmd_parse(args: argparse.Namespace, data_dir: DataDir) -> int:
 def cmd_remove(args: argparse.Namespace, data_dir: DataDir) -> int:
     store = Store(data_dir.database)
     try:
-        job = _get_job(store, args.id)
-        if job.status.is_active:
-            raise UsageError(f"job {args.id} is {job.status}; stop it before removing it")
-        store.remove_job(args.id)
-        _out(f"job {args.id} removed")
-        return 0
+        queue.remove(store, args.id)
+    except queue.QueueError as exc:
+        raise UsageError(str(exc)) from exc
     finally:
         store.close()
+    _out(f"job {args.id} removed")
+    return 0
 
 
 def cmd_relaunch(args: argparse.Namespace, data_dir: DataDir) -> int:
     store = Store(data_dir.database)
     try:
-        job = _get_job(store, args.id)
-        if not job.status.is_final:
-            raise UsageError(f"job {args.id} is {job.status}; only ended jobs can be relaunched")
-        store.transition(args.id, JobStatus.QUEUED, "relaunched by you", expect=[job.status], stop_requested=0)
-        _out(str(args.id))
-        return 0
+        queue.relaunch(store, args.id, restart_from=args.restart)
+    except queue.QueueError as exc:
+        raise UsageError(str(exc)) from exc
     finally:
         store.close()
+    _out(str(args.id))
+    return 0
 
 
 def cmd_serve(args: argparse.Namespace, data_dir: DataDir) -> int:

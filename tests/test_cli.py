@@ -92,7 +92,7 @@ def test_stop_and_switch_from_the_cli_with_no_engine_running(data_dir: DataDir, 
     finally:
         eng.close()
     r = cli(data_dir, "switch", job_id, "sw3")
-    assert r.returncode == 0 and (deck.parent / "d3kil").read_text() == "sw3.\n"
+    assert r.returncode == 0 and "wrote sw3." in r.stdout
     wait_for(lambda: (deck.parent / "d3dump01").exists(), what="the sw3 restart dump")
     r = cli(data_dir, "stop", job_id, "--grace", "10")
     assert r.returncode == 0, r.stderr

@@ -125,8 +125,11 @@ def test_engine_killed_hard_solvers_survive_and_are_adopted(data_dir: DataDir, d
     serve = subprocess.Popen([sys.executable, "-m", "dynagui", "--data-dir", str(data_dir.root), "serve",
                               "--cores", "4", "--health-interval", "0.5"], stderr=subprocess.PIPE)
     try:
-        ids = [int(_cli(data_dir, "submit", str(deck_factory("wall=8", end_time=0.02))).stdout.split()[-1])
-               for _ in range(2)]
+        ids = []
+        for _ in range(2):
+            r = _cli(data_dir, "submit", str(deck_factory("wall=8", end_time=0.02)))
+            assert r.returncode == 0, r.stderr
+            ids.append(int(r.stdout.split()[-1]))
 
         def both_running() -> bool:
             jobs = json.loads(_cli(data_dir, "list", "--json").stdout)

@@ -129,7 +129,7 @@ def test_error_and_crash_lines_have_the_real_format(tmp_path: Path) -> None:
 
 
 def test_mass_scaling_prints_added_mass(tmp_path: Path) -> None:
-    deck = write_deck(tmp_path, scenario="wall=1", extra="*CONTROL_TIMESTEP\n       0.0  -5.0E-7\n")
+    deck = write_deck(tmp_path, scenario="wall=1", extra="*CONTROL_TIMESTEP\n       0.0       0.9         0       0.0  -5.0E-07\n")
     _rc, out = run_sim(tmp_path, deck)
     d = summary_to_dict(parse_file(str(out), ended=True))
     assert d["added_mass"] > 0 and d["mass_increase_pct"] > 0

@@ -37,13 +37,14 @@ log = logging.getLogger("dynagui.engine")
 
 class Engine:
     def __init__(self, data_dir: DataDir, *, watch: bool = True, kind: str = "engine",
-                 health_interval: float | None = None) -> None:
+                 health_interval: float | None = None, health_in_loop: bool = True) -> None:
         self.data_dir = data_dir.ensure()
         self.store = Store(data_dir.database)
         self.settings = Settings.load(self.store)
         if health_interval is not None:
             self.settings.health_interval = health_interval
         self.watch = watch
+        self.health_in_loop = health_in_loop  # the GUI drives the health pass from its own timer
         self._lock = EngineLock(data_dir.lock_file, kind)
         self._listeners: list[Callable[[EngineEvent], None]] = []
         self._stopping = threading.Event()
@@ -146,7 +147,7 @@ class Engine:
         run_dir = self.data_dir.run_dir(f"{job.id}-{attempt}-{job.uid[:8]}")
         run_dir.mkdir(parents=True, exist_ok=True)
         log_path = str(Path(job.workdir) / f"{Path(job.deck).stem}.out.txt")
-        command = profile.command(job.deck, job.ncpu, job.memory, job.extra_args)
+        command = profile.command(job.deck, job.ncpu, job.memory, job.extra_args, restart=job.restart_from)
         files = RunFiles(run_dir)
         files.write_json("spec.json", {
             "uid": job.uid, "job_id": job.id, "attempt": attempt, "command": command, "cwd": job.workdir,
@@ -347,7 +348,7 @@ class Engine:
                 if now >= next_tail:
                     next_tail = now + 0.5
                     self._progress.poll_all()
-                if now >= next_health:
+                if self.health_in_loop and now >= next_health:
                     next_health = now + self.settings.health_interval
                     self.health_check()
             except Exception:

@@ -119,6 +119,7 @@ class Job:
     errors: int = 0
     queue_pos: float = 0.0
     run_dir: str | None = None
+    restart_from: str | None = None
     procs: tuple[ProcRecord, ...] = field(default=(), compare=False)
 
     @property
@@ -126,7 +127,8 @@ class Job:
         return [p.identity.pid for p in self.procs if p.role == "solver"]
 
     def run_dir_files(self) -> RunFiles:
-        return RunFiles(Path(self.run_dir or "."))
+        # a job that never launched has no run folder: point at one that cannot exist
+        return RunFiles(Path(self.run_dir) if self.run_dir else Path("/nonexistent-dynagui-run"))
 
     @property
     def deck_name(self) -> str:
@@ -166,6 +168,7 @@ class Job:
             errors=row["errors"] or 0,
             queue_pos=row["queue_pos"] or 0.0,
             run_dir=row["run_dir"],
+            restart_from=row.get("restart_from"),
             procs=procs,
         )
 

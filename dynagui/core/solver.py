@@ -58,9 +58,13 @@ class SolverProfile:
         )
 
     # --------------------------------------------------------------- command
-    def command(self, deck: str, ncpu: int, memory: str | None, extra: tuple[str, ...] = ()) -> list[str]:
-        """The argument list that runs `deck` (an absolute path) with this profile."""
-        solver = [self.executable, *self.solver_args, f"i={deck}"]
+    def command(self, deck: str, ncpu: int, memory: str | None, extra: tuple[str, ...] = (),
+                restart: str | None = None) -> list[str]:
+        """The argument list that runs `deck` (an absolute path) with this profile.
+
+        With `restart` (a d3dump file) it is LS-DYNA's simple restart: `r=` instead of `i=`.
+        """
+        solver = [self.executable, *self.solver_args, f"r={restart}" if restart else f"i={deck}"]
         if self.parallel == "smp":
             solver.append(f"ncpu={ncpu}")
         if memory:

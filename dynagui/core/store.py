@@ -61,7 +61,7 @@ def _v1(db: sqlite_utils.Database) -> None:
             "submitted_at": float, "started_at": float, "ended_at": float, "exit_code": int, "cores": str,
             "stop_requested": int, "attempt": int, "log_path": str, "log_offset": int, "command": str,
             "run_dir": str, "progress": float, "sim_time": float, "end_time": float, "cycle": int, "dt": float,
-            "eta_s": float, "warnings": int, "errors": int, "verdict": str,
+            "eta_s": float, "warnings": int, "errors": int, "verdict": str, "restart_from": str,
         },
         pk="id", not_null={"uid", "deck", "workdir", "solver", "ncpu", "status"},
         defaults={"reason": "", "priority": 0, "stop_requested": 0, "attempt": 0, "log_offset": 0,
@@ -118,10 +118,18 @@ class Store:
             return
         if self.db.journal_mode != "wal":
             self.db.enable_wal()
-        with self.db.atomic():
+        # Two processes may open a new database at once (an engine and a CLI submit):
+        # take the write lock first, then look again at what the other one did.
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            version = self.db.execute("PRAGMA user_version").fetchone()[0]
             for v in range(version + 1, SCHEMA_VERSION + 1):
                 MIGRATIONS[v](self.db)
             self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
         log.info("database %s migrated from schema %d to %d", self.path, version, SCHEMA_VERSION)
 
     def close(self) -> None:

@@ -97,8 +97,8 @@ def read_deck(path: str) -> Deck:
             first = _number(values[0]) if values else None
             if current.startswith("*CONTROL_TERMINATION") and card == 1 and first:
                 deck.end_time = first
-            elif current.startswith("*CONTROL_TIMESTEP") and card == 1 and len(values) > 1:
-                dt2ms = _number(values[1])
+            elif current.startswith("*CONTROL_TIMESTEP") and card == 1 and len(values) > 4:
+                dt2ms = _number(values[4])  # DTINIT TSSFAC ISDO TSLIMT DT2MS
                 if dt2ms:
                     deck.dt_hint = dt2ms
             elif current.startswith("*DATABASE_BINARY_D3PLOT") and card == 1 and first:
