@@ -299,7 +299,8 @@ def cmd_ghosts(args: argparse.Namespace, data_dir: DataDir) -> int:
             job = store.job_by_uid(uid)
             return (job.id, job.status.value) if job else None
 
-        report = HealthChecker().run(active, all_profiles(store).values(), store.all_known_identities(), owner)
+        report = HealthChecker().run(active, all_profiles(store).values(), store.all_known_identities(), owner,
+                                     store.marker_tag)
     finally:
         store.close()
     suspects = report.suspects

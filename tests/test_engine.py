@@ -131,11 +131,14 @@ def test_engine_killed_hard_solvers_survive_and_are_adopted(data_dir: DataDir, d
             assert r.returncode == 0, r.stderr
             ids.append(int(r.stdout.split()[-1]))
 
+        seen: list = []
+
         def both_running() -> bool:
             jobs = json.loads(_cli(data_dir, "list", "--json").stdout)
+            seen[:] = [(j["id"], j["status"], j["progress"], j["reason"]) for j in jobs]
             return all(j["status"] == "running" and j["progress"] for j in jobs)
 
-        wait_for(both_running, what="both jobs running with progress")
+        wait_for(both_running, what="both jobs running with progress (last seen: %s)" % seen)
         assert json.loads(_cli(data_dir, "ghosts", "--json").stdout) == []
     finally:
         serve.send_signal(signal.SIGKILL)

@@ -309,7 +309,7 @@ class Engine:
         with self._health_lock:
             active = self.store.list_jobs(ACTIVE)
             report = self._health.run(active, all_profiles(self.store).values(), self.store.all_known_identities(),
-                                      self._uid_owner)
+                                      self._uid_owner, self.store.marker_tag)
         for job_id, records in report.found.items():
             self._record_procs(job_id, records)
         for job in active:
@@ -367,6 +367,43 @@ class Engine:
         if wait:
             t.join()
         return self.store.get_job(job_id)
+
+    def adopt(self, ident: Identity) -> Job:
+        """Track an untracked solver from now on, as a running job of its own."""
+        proc = proctrack.process_for(ident)
+        if proc is None:
+            raise control.ControlError(f"process {ident.pid} is gone")
+        try:
+            cmdline, cwd, name = proc.cmdline(), proc.cwd(), proc.name()
+        except Exception as exc:
+            raise control.ControlError(f"process {ident.pid} cannot be inspected: {exc}") from exc
+        profile = next((p for p in all_profiles(self.store).values() if p.matches(cmdline)), None)
+        if profile is None:
+            raise control.ControlError(f"process {ident.pid} does not run a configured solver")
+        args = {a.split("=", 1)[0].lower(): a.split("=", 1)[1] for a in cmdline if "=" in a}
+        deck = Path(cwd, args.get("i", args.get("r", "unknown.k")))
+        try:
+            ncpu = max(1, abs(int(args.get("ncpu", "1"))))
+        except ValueError:
+            ncpu = 1
+        log_path = next((str(Path(cwd, n)) for n in ("messag", "mes0000") if Path(cwd, n).exists()), None)
+        with self._finalize_lock:
+            in_use = {c for job in self.store.list_jobs(ACTIVE) for c in job.cores}
+            cores = scheduler.allocate(ncpu, self.settings.core_budget, in_use) or []
+            job = self.store.insert_job({
+                "uid": self.store.new_uid(), "deck": str(deck), "workdir": cwd, "solver": profile.name,
+                "ncpu": ncpu, "status": JobStatus.RUNNING.value, "started_at": ident.create_time, "attempt": 1,
+                "cores": cores, "log_path": log_path, "command": cmdline,
+                "run_dir": str(self.data_dir.run_dir(f"adopted-{ident.pid}-{int(ident.create_time)}")),
+            }, reason=f"adopted running solver {name} (PID {ident.pid})")
+            self.store.add_procs(job.id, 1, [ProcRecord(ident, "solver", name, cmdline[0] if cmdline else "")])
+        job = self.store.get_job(job.id)
+        log.info("adopted untracked solver %s (PID %d) as job %d", name, ident.pid, job.id)
+        self._progress.track(job)
+        self._job_changed(job)
+        if self.watch:
+            self._start_waiter(job.id)
+        return job
 
     def switch(self, job_id: int, switch: str) -> str:
         token = control.send_switch(self.store, job_id, switch)

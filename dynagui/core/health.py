@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,7 +64,8 @@ class HealthChecker:
         self._solver_match: dict[Identity, bool] = {}
 
     def run(self, active: list[Job], profiles: Iterable[SolverProfile], known: set[tuple[int, float]],
-            uid_to_job: "callable[[str], tuple[int, str] | None]") -> HealthReport:
+            uid_to_job: Callable[[str], tuple[int, str] | None], tag: str | None = None) -> HealthReport:
+        """One pass; `tag` is this data folder's marker prefix (markers of other folders are theirs)."""
         t0 = time.perf_counter()
         procs = self.table.scan()
         report = HealthReport(at=time.time(), duration_s=0.0, processes=len(procs))
@@ -91,6 +92,9 @@ class HealthChecker:
                         report.found.setdefault(job.id, []).append(
                             ProcRecord(ident, role, info.name, info.cmdline[0] if info.cmdline else ""))
                     continue
+                other_tag, sep, _rest = info.marker.partition("-")
+                if tag and sep and other_tag != tag:
+                    continue  # a job of another DynaGUI data folder: its own engine watches it
                 owner = uid_to_job(info.marker)
                 why = (f"carries the marker of job {owner[0]}, which is {owner[1]}" if owner
                        else "carries a DynaGUI marker of a job this database does not know")

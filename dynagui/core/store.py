@@ -9,7 +9,9 @@ with a message a user can act on; bugs stay bugs.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
+import secrets
 import logging
 import sqlite3
 import threading
@@ -97,6 +99,7 @@ class Store:
 
     def __init__(self, path: Path, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> None:
         self.path = Path(path)
+        self._busy_timeout_s = busy_timeout_ms / 1000
         self._lock = threading.RLock()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -116,8 +119,7 @@ class Store:
                              "update DynaGUI or use another --data-dir.")
         if version == SCHEMA_VERSION:
             return
-        if self.db.journal_mode != "wal":
-            self.db.enable_wal()
+        self._enable_wal()
         # Two processes may open a new database at once (an engine and a CLI submit):
         # take the write lock first, then look again at what the other one did.
         self.db.execute("BEGIN IMMEDIATE")
@@ -131,6 +133,21 @@ class Store:
             self.db.execute("ROLLBACK")
             raise
         log.info("database %s migrated from schema %d to %d", self.path, version, SCHEMA_VERSION)
+
+    def _enable_wal(self) -> None:
+        """Switch a new database to WAL. The switch needs the file to itself and SQLite does
+        not wait for that (no busy handler), so a second process opening it at the same
+        moment retries for a while instead of failing."""
+        deadline = time.monotonic() + self._busy_timeout_s
+        while True:
+            try:
+                if self.db.journal_mode != "wal":
+                    self.db.enable_wal()
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     def close(self) -> None:
         with self._lock:
@@ -151,6 +168,15 @@ class Store:
                 return list(self.db.query(sql, params))
             except sqlite3.Error as exc:
                 raise _explain(self.path, exc) from exc
+
+    @property
+    def marker_tag(self) -> str:
+        """Starts every job uid of this data folder, so that another data folder's jobs
+        (a demo beside the real one) are never taken for ghosts of ours."""
+        return hashlib.sha1(str(self.path.parent.resolve()).encode()).hexdigest()[:8]
+
+    def new_uid(self) -> str:
+        return f"{self.marker_tag}-{secrets.token_hex(12)}"
 
     def data_version(self) -> int:
         """Changes when another connection commits: a cheap 'anything new?' test."""

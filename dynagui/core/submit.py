@@ -7,7 +7,6 @@ check has passed.
 from __future__ import annotations
 
 import os
-import secrets
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -113,7 +112,7 @@ def validate(store: Store, deck: str, solver: str = "simulator", ncpu: int = 1, 
         warnings.append(f"only {free_gb:.1f} GB free on the disk of {folder} (warning threshold "
                         f"{settings.disk_warn_gb:g} GB): LS-DYNA may fail when it fills up")
     row = {
-        "uid": secrets.token_hex(16), "deck": str(deck_path), "workdir": str(folder), "solver": solver,
+        "uid": store.new_uid(), "deck": str(deck_path), "workdir": str(folder), "solver": solver,
         "ncpu": ncpu, "memory": memory, "priority": int(priority), "extra_args": list(extra_args),
     }
     return row, warnings

@@ -1,0 +1,481 @@
+"""The main window: job table, log/ghost tabs, details, status bar, tray; wiring only."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, QSortFilterProxyModel, Qt, QTimer, QUrl
+from PySide6.QtGui import QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent, QGuiApplication
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QFormLayout, QDialogButtonBox, QHeaderView,
+                               QInputDialog, QLabel, QLineEdit, QMainWindow, QMessageBox, QSpinBox, QSplitter,
+                               QTableView, QTabWidget, QToolButton, QWidget)
+
+from dynagui.core.health import HealthReport
+from dynagui.core.jobs import Job, JobStatus
+from dynagui.core.submit import DECK_SUFFIXES
+from dynagui.gui.actions import JobActions
+from dynagui.gui.bridge import EngineClient
+from dynagui.gui.delegates import ProgressDelegate
+from dynagui.gui.detailspanel import DetailsPanel
+from dynagui.gui.ghostpanel import GhostPanel
+from dynagui.gui.icons import icon
+from dynagui.gui.jobmodel import Column, JobFilterProxy, JobRole, JobTableModel
+from dynagui.gui.launchdialog import LaunchDialog
+from dynagui.gui.logpanel import LogPanel
+from dynagui.gui.style import format_duration
+from dynagui.gui.tray import Notifier
+
+EMPTY_HINT = ("No jobs yet.\n\nDrag a .k deck onto this window, or press Ctrl+N to launch one.{demo}")
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, client: EngineClient, settings: QSettings, decks_dir: Path | None = None) -> None:
+        super().__init__()
+        self.client = client
+        self.qsettings = settings
+        self.decks_dir = decks_dir
+        self.setWindowTitle("DynaGUI" + (" — demo" if decks_dir else ""))
+        self.setWindowIcon(icon("dynagui"))
+        self.setAcceptDrops(True)
+        self.model = JobTableModel(self)
+        self.proxy = JobFilterProxy(self)
+        self.proxy.setSourceModel(self.model)
+        self.actions = JobActions(self)
+        self.last_launch: dict = {}
+        self.last_report: HealthReport | None = None
+        self._last_health_at: float | None = None
+        self._known_ghosts: set = set()
+        self._told_tray = False
+        self.quitting = False
+        self._build()
+        self._connect()
+        self.actions.update_for(None)
+        self._health_timer = QTimer(self)
+        self._health_timer.setObjectName("health-tick")
+        self._health_timer.timeout.connect(self.client.requestHealthPass.emit)
+        self._status_timer = QTimer(self)
+        self._status_timer.setObjectName("status-clock")
+        self._status_timer.setInterval(1000)
+        self._status_timer.timeout.connect(self._update_status)
+        self._status_timer.start()
+        self._restore()
+
+    # ----------------------------------------------------------------- build
+    def _build(self) -> None:
+        a = self.actions
+        tb = self.addToolBar("Jobs")
+        tb.setObjectName("jobsToolbar")
+        tb.addAction(a.launch)
+        tb.addAction(a.stop)
+        tb.addAction(a.kill)
+        sense = QToolButton(self)
+        sense.setMenu(a.sense_menu)
+        sense.setIcon(icon("sense"))
+        sense.setText("Sense")
+        sense.setToolTip(a.sense_menu.toolTip())
+        sense.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.sense_button = sense
+        tb.addWidget(sense)
+        tb.addAction(a.folder)
+        tb.addSeparator()
+        tb.addAction(a.up)
+        tb.addAction(a.down)
+        tb.addSeparator()
+        self.status_filter = QComboBox(self)
+        self.status_filter.setObjectName("statusFilter")
+        for label, key in (("All jobs", "all"), ("Queued and running", "active"), ("Ended", "ended"),
+                           *((s.value.capitalize(), s.value) for s in JobStatus)):
+            self.status_filter.addItem(label, key)
+        self.search = QLineEdit(self)
+        self.search.setObjectName("search")
+        self.search.setPlaceholderText("Search deck, folder, reason…")
+        self.search.setClearButtonEnabled(True)
+        self.search.setMaximumWidth(260)
+        tb.addWidget(QLabel(" Show: "))
+        tb.addWidget(self.status_filter)
+        tb.addWidget(self.search)
+        tb.addSeparator()
+        tb.addAction(a.health)
+        tb.addAction(a.settings)
+
+        self.table = QTableView(self)
+        self.table.setObjectName("jobTable")
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(Column.ID, Qt.SortOrder.DescendingOrder)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setItemDelegateForColumn(Column.PROGRESS, ProgressDelegate(self.table))
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(24)
+        self.table.setAlternatingRowColors(True)
+        header = self.table.horizontalHeader()
+        header.setSectionsMovable(True)
+        header.setStretchLastSection(True)
+        header.resizeSection(Column.ID, 48)
+        header.resizeSection(Column.DECK, 170)
+        header.resizeSection(Column.STATUS, 100)
+        header.resizeSection(Column.PROGRESS, 260)
+        header.resizeSection(Column.SIMTIME, 130)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.empty_label = QLabel(self.table.viewport())
+        self.empty_label.setObjectName("emptyHint")
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_label.setStyleSheet("color: gray; font-size: 13pt")
+        demo = f"\n\nSample decks for the built-in LS-DYNA simulator are in\n{self.decks_dir}" if self.decks_dir else ""
+        self.empty_label.setText(EMPTY_HINT.format(demo=demo))
+
+        self.log_panel = LogPanel(self)
+        self.ghost_panel = GhostPanel(self)
+        self.tabs = QTabWidget(self)
+        self.tabs.setObjectName("bottomTabs")
+        self.tabs.addTab(self.log_panel, "Log")
+        self.ghost_tab = self.tabs.addTab(self.ghost_panel, icon("ghost"), "Ghosts")
+        self.extra_tabs_at = self.tabs.count()
+        self.details = DetailsPanel(self)
+        bottom = QSplitter(Qt.Orientation.Horizontal)
+        bottom.addWidget(self.tabs)
+        bottom.addWidget(self.details)
+        bottom.setSizes([700, 400])
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.setObjectName("mainSplitter")
+        self.splitter.addWidget(self.table)
+        self.splitter.addWidget(bottom)
+        self.splitter.setSizes([380, 300])
+        self.setCentralWidget(self.splitter)
+
+        self.cores_label = QLabel()
+        self.counts_label = QLabel()
+        self.health_label = QLabel()
+        self.ghost_label = QLabel()
+        self.ghost_label.setObjectName("ghostIndicator")
+        for w in (self.cores_label, self.counts_label, self.health_label, self.ghost_label):
+            self.statusBar().addPermanentWidget(w)
+        self.notifier = Notifier(self.statusBar(), self)
+
+    def _connect(self) -> None:
+        a, c, w = self.actions, self.client, self.client.worker
+        w.started.connect(self._engine_started)
+        w.startFailed.connect(self._engine_failed)
+        w.jobChanged.connect(self._job_changed)
+        w.jobProgressed.connect(self.model.apply_progress)
+        w.jobProgressed.connect(self._progress_for_details)
+        w.jobRemoved.connect(self.model.remove)
+        w.jobStalled.connect(lambda job: self.notifier.notify("Job stalled", f"{job.deck_name} has printed nothing "
+                                                              "for a long time", job.id))
+        w.healthReported.connect(self._health_reported)
+        w.actionFailed.connect(lambda what, msg: QMessageBox.warning(self, f"{what} failed", msg))
+        w.submitted.connect(self._submitted)
+        w.settingsChanged.connect(self._settings_changed)
+        self.table.selectionModel().selectionChanged.connect(self._selection_changed)
+        self.table.customContextMenuRequested.connect(self._table_menu)
+        self.table.doubleClicked.connect(lambda _i: self._open_folder())
+        self.status_filter.currentIndexChanged.connect(
+            lambda _i: self.proxy.set_status_filter(self.status_filter.currentData()))
+        self.search.textChanged.connect(self.proxy.set_text_filter)
+        self.model.rowsInserted.connect(self._update_empty)
+        self.model.rowsRemoved.connect(self._update_empty)
+        self.model.modelReset.connect(self._update_empty)
+        self.ghost_panel.killRequested.connect(c.requestKillSuspects.emit)
+        self.ghost_panel.adoptRequested.connect(c.requestAdopt.emit)
+        self.ghost_panel.countChanged.connect(self._ghost_count)
+        self.notifier.jobClicked.connect(self.select_job)
+        self.notifier.showRequested.connect(self.bring_to_front)
+        self.notifier.quitRequested.connect(self.quit)
+        a.launch.triggered.connect(lambda: self.open_launch_dialog())
+        a.stop.triggered.connect(lambda: self._with_job(lambda j: c.requestStop.emit(j.id, False)))
+        a.kill.triggered.connect(self._kill)
+        for act, token in ((a.sw2, "sw2"), (a.sw3, "sw3"), (a.sw4, "sw4"), (a.swa, "swa")):
+            act.triggered.connect(lambda _=False, t=token: self._with_job(lambda j: c.requestSwitch.emit(j.id, t)))
+        a.endtime.triggered.connect(self._change_end_time)
+        a.folder.triggered.connect(self._open_folder)
+        a.open_stdout.triggered.connect(lambda: self._with_job(lambda j: self._open_file(j.log_path)))
+        a.open_d3hsp.triggered.connect(lambda: self._with_job(lambda j: self._open_file(str(Path(j.workdir, "d3hsp")))))
+        a.open_messag.triggered.connect(lambda: self._with_job(lambda j: self._open_file(str(Path(j.workdir, "messag")))))
+        a.copy_command.triggered.connect(lambda: self._with_job(
+            lambda j: QGuiApplication.clipboard().setText(" ".join(j.command))))
+        a.relaunch.triggered.connect(lambda: self._with_job(lambda j: c.requestRelaunch.emit(j.id, "")))
+        a.restart.triggered.connect(self._restart)
+        a.up.triggered.connect(lambda: self._with_job(lambda j: c.requestMove.emit(j.id, -1)))
+        a.down.triggered.connect(lambda: self._with_job(lambda j: c.requestMove.emit(j.id, 1)))
+        a.change.triggered.connect(self._change_queued)
+        a.remove.triggered.connect(self._remove)
+        a.health.triggered.connect(c.requestHealthPass.emit)
+        a.settings.triggered.connect(self.open_settings)
+        a.filter.triggered.connect(lambda: (self.search.setFocus(), self.search.selectAll()))
+        a.quit.triggered.connect(self.quit)
+
+    # ------------------------------------------------------------ engine in
+    def _engine_started(self, jobs: list[Job], settings, _profiles) -> None:
+        self.model.reset_jobs(jobs)
+        self._settings_changed(settings, _profiles)
+        self.client.requestHealthPass.emit()
+
+    def _engine_failed(self, message: str) -> None:
+        QMessageBox.critical(self, "DynaGUI cannot start its engine", message)
+        self.quit()
+
+    def _settings_changed(self, settings, _profiles) -> None:
+        self._health_timer.start(int(settings.health_interval * 1000))
+        self.notifier.enabled = settings.notifications
+        self._update_status()
+
+    def _job_changed(self, job: Job) -> None:
+        before = self.model.job(job.id)
+        self.model.upsert(job)
+        if before is not None and before.status != job.status and job.status.is_final:
+            self._notify_end(job)
+        if self.selected_job() and self.selected_job().id == job.id:
+            self._selection_changed()
+        self._update_status()
+
+    def _notify_end(self, job: Job) -> None:
+        took = format_duration((job.ended_at or time.time()) - job.started_at) if job.started_at else ""
+        text = {JobStatus.FINISHED: f"{job.deck_name} finished in {took}",
+                JobStatus.FAILED: f"{job.deck_name} failed: {job.reason}",
+                JobStatus.STOPPED: f"{job.deck_name} stopped: {job.reason}"}[job.status]
+        self.notifier.notify(f"Job {job.id} {job.status.value}", text, job.id)
+
+    def _progress_for_details(self, job_id: int, _fields: dict) -> None:
+        sel = self.selected_job()
+        if sel is not None and sel.id == job_id:
+            QTimer.singleShot(200, lambda: self.details.show_job(self.selected_job()))
+
+    def _health_reported(self, report: HealthReport, cpu: dict) -> None:
+        self.last_report = report
+        self._last_health_at = time.time()
+        self.ghost_panel.show_report(report.suspects, cpu)
+        new = [s for s in report.ghosts if s.identity not in self._known_ghosts]
+        self._known_ghosts = {s.identity for s in report.ghosts}
+        for s in new:
+            self.notifier.notify("Ghost solver found", f"PID {s.identity.pid} ({s.name}) still runs: {s.why}")
+        self._update_status()
+
+    def _submitted(self, job: Job, warnings: list[str]) -> None:
+        self.select_job(job.id)
+        for w in warnings:
+            self.notifier.notify("Launch warning", w, job.id)
+
+    # -------------------------------------------------------------- helpers
+    def selected_job(self) -> Job | None:
+        rows = self.table.selectionModel().selectedRows()
+        if not rows:
+            return None
+        job = rows[0].data(JobRole)
+        return self.model.job(job.id) if job else None
+
+    def select_job(self, job_id: int) -> None:
+        row = self.model.row_of(job_id)
+        if row is None:
+            return
+        index = self.proxy.mapFromSource(self.model.index(row, 0))
+        if index.isValid():
+            self.table.selectRow(index.row())
+            self.table.scrollTo(index)
+
+    def _with_job(self, fn) -> None:
+        job = self.selected_job()
+        if job is not None:
+            fn(job)
+
+    def _selection_changed(self, *_args) -> None:
+        job = self.selected_job()
+        self.actions.update_for(job)
+        self.sense_button.setEnabled(self.actions.sw2.isEnabled())
+        self.details.show_job(job)
+        path = job.log_path if job else None
+        if getattr(self, "_shown_log", None) != path:
+            self._shown_log = path
+            self.log_panel.show_log(path)
+
+    def _update_empty(self, *_args) -> None:
+        empty = self.model.rowCount() == 0
+        self.empty_label.setVisible(empty)
+        if empty:
+            self.empty_label.resize(self.table.viewport().size())
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().resizeEvent(event)
+        self.empty_label.resize(self.table.viewport().size())
+
+    def _ghost_count(self, n: int) -> None:
+        self.tabs.setTabText(self.ghost_tab, f"Ghosts ({n})" if n else "Ghosts")
+        self.ghost_label.setText(f"<span style='color:#9b59d0'>ghosts {n}</span>" if n else "ghosts 0")
+
+    def _update_status(self) -> None:
+        jobs = self.model.jobs()
+        running = sum(1 for j in jobs if j.status.is_active)
+        queued = sum(1 for j in jobs if j.status == JobStatus.QUEUED)
+        used = sum(len(j.cores) for j in jobs if j.status.is_active)
+        budget = self.client.settings.core_budget if self.client.settings else "?"
+        self.cores_label.setText(f"cores {used}/{budget}")
+        self.counts_label.setText(f"{running} running · {queued} queued")
+        ago = f"{time.time() - self._last_health_at:.0f} s ago" if self._last_health_at else "pending"
+        self.health_label.setText(f"health {ago}")
+        ghosts = len(self.last_report.suspects) if self.last_report else 0
+        self.notifier.set_summary(running, queued, ghosts)
+
+    # ------------------------------------------------------------- actions
+    def open_launch_dialog(self, deck: str = "") -> LaunchDialog | None:
+        if self.client.settings is None:
+            return None
+        start = str(self.decks_dir) if self.decks_dir else ""
+        dialog = LaunchDialog(self.client.profiles, self.client.settings.core_budget, deck, start, self.last_launch, self)
+        dialog.accepted.connect(lambda: self._launch(dialog.request()))
+        dialog.open()
+        return dialog
+
+    def _launch(self, request: dict) -> None:
+        self.last_launch = {k: v for k, v in request.items() if k in ("solver", "ncpu", "memory", "extra_args")}
+        self.client.requestSubmit.emit(request)
+
+    def _kill(self) -> None:
+        job = self.selected_job()
+        if job is None:
+            return
+        pids = ", ".join(str(p) for p in job.solver_pids) or "none recorded yet"
+        answer = QMessageBox.question(
+            self, "Kill job", f"Kill job {job.id} ({job.deck_name}) now?\n\nIts whole process tree is killed at once "
+            f"(solver PIDs: {pids}). No restart dump is written; results since the last d3plot are lost.")
+        if answer == QMessageBox.StandardButton.Yes:
+            self.client.requestStop.emit(job.id, True)
+
+    def _change_end_time(self) -> None:
+        job = self.selected_job()
+        if job is None:
+            return
+        value, ok = QInputDialog.getDouble(self, "Change end time", f"New termination time for {job.deck_name}:",
+                                           job.end_time or 1.0, 0.0, 1e12, 6)
+        if ok and value > 0:
+            self.client.requestSwitch.emit(job.id, f"endtime={value:g}")
+
+    def _restart(self) -> None:
+        job = self.selected_job()
+        if job is None:
+            return
+        dump = Path(job.workdir, "d3dump01")
+        if not dump.exists():
+            QMessageBox.information(self, "No restart dump", f"There is no d3dump01 in {job.workdir}. Stop a running "
+                                    "job with Stop (sw1) or send sw3 to write one.")
+            return
+        self.client.requestRelaunch.emit(job.id, str(dump))
+
+    def _change_queued(self) -> None:
+        job = self.selected_job()
+        if job is None or self.client.settings is None:
+            return
+        dialog = QDialog(self)
+        dialog.setWindowTitle(f"Change job {job.id}")
+        ncpu, prio = QSpinBox(), QSpinBox()
+        ncpu.setRange(1, self.client.settings.core_budget)
+        ncpu.setValue(job.ncpu)
+        prio.setRange(-100, 100)
+        prio.setValue(job.priority)
+        form = QFormLayout(dialog)
+        form.addRow("Cores (ncpu)", ncpu)
+        form.addRow("Priority", prio)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(dialog.accept)
+        buttons.rejected.connect(dialog.reject)
+        form.addRow(buttons)
+        if dialog.exec():
+            self.client.requestChangeQueued.emit(job.id, {"ncpu": ncpu.value(), "priority": prio.value()})
+
+    def _remove(self) -> None:
+        job = self.selected_job()
+        if job is None or job.status.is_active:
+            return
+        self.client.requestRemove.emit(job.id)
+
+    def _open_folder(self) -> None:
+        self._with_job(lambda j: QDesktopServices.openUrl(QUrl.fromLocalFile(j.workdir)))
+
+    def _open_file(self, path: str | None) -> None:
+        if not path or not Path(path).exists():
+            QMessageBox.information(self, "Not there yet", f"{path or 'The file'} does not exist (yet).")
+            return
+        QDesktopServices.openUrl(QUrl.fromLocalFile(path))
+
+    def _table_menu(self, pos) -> None:
+        index = self.table.indexAt(pos)
+        if index.isValid():
+            self.table.selectRow(index.row())
+        self.actions.context_menu(self).exec(self.table.viewport().mapToGlobal(pos))
+
+    def open_settings(self) -> None:
+        from dynagui.gui.settingsdialog import SettingsDialog
+
+        if self.client.settings is None:
+            return
+        dialog = SettingsDialog(self.client.settings, self.client.profiles, self)
+        dialog.doctorRequested.connect(self.client.requestDoctor.emit)
+        self.client.worker.doctorReported.connect(dialog.show_doctor)
+        dialog.accepted.connect(lambda: self.client.requestSaveSettings.emit(dialog.changes(), dialog.profile_list()))
+        dialog.open()
+
+    # ------------------------------------------------------- drag and drop
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt API
+        if any(u.toLocalFile().lower().endswith(DECK_SUFFIXES) for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt API
+        decks = [u.toLocalFile() for u in event.mimeData().urls() if u.toLocalFile().lower().endswith(DECK_SUFFIXES)]
+        self.drop_decks(decks)
+        event.acceptProposedAction()
+
+    def drop_decks(self, decks: list[str]) -> None:
+        if len(decks) == 1 or (decks and not self.last_launch):
+            self.open_launch_dialog(decks[0])
+            return
+        for deck in decks:  # several at once: queued with the last launch settings
+            self.client.requestSubmit.emit({**self.last_launch, "deck": deck})
+
+    # ------------------------------------------------------------ lifecycle
+    def bring_to_front(self) -> None:
+        self.show()
+        self.setWindowState((self.windowState() & ~Qt.WindowState.WindowMinimized) | Qt.WindowState.WindowActive)
+        self.raise_()
+        self.activateWindow()
+
+    def _restore(self) -> None:
+        geometry = self.qsettings.value("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1280, 780)
+        header = self.qsettings.value("table/header")
+        if header is not None:
+            self.table.horizontalHeader().restoreState(header)
+
+    def _save(self) -> None:
+        self.qsettings.setValue("window/geometry", self.saveGeometry())
+        self.qsettings.setValue("table/header", self.table.horizontalHeader().saveState())
+        self.qsettings.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
+        running = any(j.status.is_active for j in self.model.jobs())
+        if not self.quitting and running and self.notifier.has_tray:
+            event.ignore()
+            self.hide()
+            if not self._told_tray:
+                self._told_tray = True
+                self.notifier.notify("DynaGUI keeps watching", "Jobs are still running, so DynaGUI stays in the tray. "
+                                     "Quit from the tray menu; solvers keep running even then.")
+            return
+        self._save()
+        self.quitting = True
+        self._health_timer.stop()
+        self._status_timer.stop()
+        self.log_panel.shutdown()
+        self.client.shutdown()
+        self.notifier.hide()
+        event.accept()
+
+    def quit(self) -> None:
+        self.quitting = True
+        self.close()
+        from PySide6.QtWidgets import QApplication
+
+        QApplication.quit()
