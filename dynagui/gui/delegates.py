@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, Qt
-from PySide6.QtGui import QColor, QPainter
-from PySide6.QtWidgets import QApplication, QStyle, QStyledItemDelegate, QStyleOptionProgressBar, QStyleOptionViewItem
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRectF, Qt
+from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from dynagui.core.jobs import Job, JobStatus
 from dynagui.gui.jobmodel import JobRole, QueuePosRole
@@ -30,21 +30,26 @@ class ProgressDelegate(QStyledItemDelegate):
         if job is None:
             return super().paint(painter, option, index)
         text = progress_text(job, index.data(QueuePosRole))
-        style = option.widget.style() if option.widget else QApplication.style()
         if option.state & QStyle.StateFlag.State_Selected:
             painter.fillRect(option.rect, option.palette.highlight())
         if job.progress is not None and job.status in (JobStatus.RUNNING, JobStatus.STOPPING, JobStatus.FINISHED,
                                                        JobStatus.STARTING):
-            bar = QStyleOptionProgressBar()
-            bar.rect = QRect(option.rect.adjusted(2, 3, -2, -3))
-            bar.minimum, bar.maximum = 0, 1000
-            bar.progress = int(round(job.progress * 1000))
-            bar.text = text
-            bar.textVisible = True
-            bar.state = option.state | QStyle.StateFlag.State_Enabled
-            bar.palette = option.palette
-            bar.palette.setColor(bar.palette.ColorRole.Highlight, QColor(STATUS_COLOURS[job.status]))
-            style.drawControl(QStyle.ControlElement.CE_ProgressBar, bar, painter, option.widget)
+            painter.save()
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            frame = QRectF(option.rect.adjusted(3, 4, -3, -4))
+            colour = QColor(STATUS_COLOURS[job.status])
+            painter.setPen(QPen(colour.darker(110), 1))
+            painter.setBrush(option.palette.base())
+            painter.drawRoundedRect(frame, 3, 3)
+            fill = QRectF(frame)
+            fill.setWidth(frame.width() * max(0.0, min(1.0, job.progress)))
+            colour.setAlpha(110)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(colour)
+            painter.drawRoundedRect(fill, 3, 3)
+            painter.setPen(option.palette.text().color())
+            painter.drawText(frame, int(Qt.AlignmentFlag.AlignCenter), text)
+            painter.restore()
             return
         painter.save()
         colour = QColor(STATUS_COLOURS[job.status]) if job.status == JobStatus.FAILED else option.palette.text().color()

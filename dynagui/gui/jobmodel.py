@@ -258,12 +258,19 @@ class JobFilterProxy(QSortFilterProxyModel):
         self._text = ""
 
     def set_status_filter(self, status: str) -> None:
-        self._status = status
-        self.invalidateFilter()
+        self._change_filter("_status", status)
 
     def set_text_filter(self, text: str) -> None:
-        self._text = text.strip().lower()
-        self.invalidateFilter()
+        self._change_filter("_text", text.strip().lower())
+
+    def _change_filter(self, attr: str, value: str) -> None:
+        if hasattr(self, "beginFilterChange"):  # Qt 6.10+: invalidateFilter() is deprecated
+            self.beginFilterChange()
+            setattr(self, attr, value)
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+        else:
+            setattr(self, attr, value)
+            self.invalidateFilter()
 
     def filterAcceptsRow(self, source_row: int, source_parent: QModelIndex | QPersistentModelIndex) -> bool:
         job: Job = self.sourceModel().index(source_row, 0, source_parent).data(JobRole)

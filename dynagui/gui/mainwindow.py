@@ -234,8 +234,8 @@ class MainWindow(QMainWindow):
     def _notify_end(self, job: Job) -> None:
         took = format_duration((job.ended_at or time.time()) - job.started_at) if job.started_at else ""
         text = {JobStatus.FINISHED: f"{job.deck_name} finished in {took}",
-                JobStatus.FAILED: f"{job.deck_name} failed: {job.reason}",
-                JobStatus.STOPPED: f"{job.deck_name} stopped: {job.reason}"}[job.status]
+                JobStatus.FAILED: f"{job.deck_name}: {job.reason}",
+                JobStatus.STOPPED: f"{job.deck_name}: {job.reason}"}[job.status]
         self.notifier.notify(f"Job {job.id} {job.status.value}", text, job.id)
 
     def _progress_for_details(self, job_id: int, _fields: dict) -> None:

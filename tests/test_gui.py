@@ -1,0 +1,220 @@
+"""The window, driven as a user drives it, on a real engine and real simulator processes (offscreen)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import write_deck
+
+pytest.importorskip("PySide6.QtWidgets")
+
+from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl  # noqa: E402
+from PySide6.QtGui import QDropEvent  # noqa: E402
+from PySide6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon  # noqa: E402
+
+from dynagui.core.jobs import JobStatus  # noqa: E402
+from dynagui.core.paths import DataDir  # noqa: E402
+from dynagui.core.store import Store  # noqa: E402
+from dynagui.core.submit import Settings  # noqa: E402
+from dynagui.gui.app import Application, ask_running_instance, instance_name  # noqa: E402
+from dynagui.gui.jobmodel import JobTableModel  # noqa: E402
+
+TIMEOUT = 40_000
+
+
+def _open(data_dir: DataDir, qtbot, **kw) -> Application:
+    store = Store(data_dir.database)
+    Settings().save(store, core_budget=4, health_interval=0.5, stop_grace=20.0)
+    store.close()
+    app = Application(data_dir, app=QApplication.instance(), **kw)
+    app.start()
+    qtbot.waitUntil(lambda: app.client.settings is not None, timeout=TIMEOUT)
+    return app
+
+
+@pytest.fixture
+def gui(qtbot, data_dir: DataDir):
+    app = _open(data_dir, qtbot)
+    yield app
+    app.close()
+
+
+def _job(app: Application, job_id: int = 1):
+    return app.window.model.job(job_id)
+
+
+def _launch_from_dialog(app: Application, qtbot, deck: Path) -> None:
+    dialog = app.window.open_launch_dialog()
+    assert dialog is not None
+    dialog.deck.setText("")
+    assert not dialog.buttons.button(dialog.buttons.StandardButton.Ok).isEnabled()
+    assert dialog.errors["deck"].text() == "choose a deck to run"
+    dialog.memory.setText("lots")
+    assert "20m" in dialog.errors["memory"].text()
+    dialog.memory.setText("20m")
+    dialog.deck.setText(str(deck))
+    assert dialog.validate()
+    qtbot.mouseClick(dialog.buttons.button(dialog.buttons.StandardButton.Ok), Qt.MouseButton.LeftButton)
+
+
+def test_launch_from_the_dialog_runs_to_finished_with_a_notification(gui: Application, qtbot, deck_factory) -> None:
+    w = gui.window
+    assert w.empty_label.isVisible() is False or w.model.rowCount() == 0
+    _launch_from_dialog(gui, qtbot, deck_factory("wall=2"))
+    qtbot.waitUntil(lambda: _job(gui) is not None, timeout=TIMEOUT)
+    seen = set()
+    qtbot.waitUntil(lambda: seen.add(_job(gui).status) or _job(gui).status == JobStatus.FINISHED, timeout=TIMEOUT)
+    assert JobStatus.RUNNING in seen or JobStatus.STARTING in seen
+    qtbot.waitUntil(lambda: _job(gui).progress == 1.0, timeout=TIMEOUT)
+    assert w.notifier.last_message is not None and "finished" in w.notifier.last_message[1]
+    if not w.notifier.has_tray:  # offscreen: the status bar is the fallback
+        assert "finished" in w.statusBar().currentMessage()
+    assert w.model.data(w.model.index(0, 2)) == "finished"
+
+
+@pytest.mark.qt_log_ignore("systemTrayWindowChanged")  # offscreen has no tray to talk to
+def test_tray_branch_shows_the_message(monkeypatch, qtbot, data_dir: DataDir, deck_factory) -> None:
+    shown = []
+    monkeypatch.setattr(QSystemTrayIcon, "isSystemTrayAvailable", staticmethod(lambda: True))
+    monkeypatch.setattr(QSystemTrayIcon, "supportsMessages", staticmethod(lambda: True))
+    monkeypatch.setattr(QSystemTrayIcon, "showMessage", lambda self, *a: shown.append(a))
+    app = _open(data_dir, qtbot)
+    try:
+        assert app.window.notifier.has_tray
+        app.client.requestSubmit.emit({"deck": str(deck_factory("wall=1"))})
+        qtbot.waitUntil(lambda: bool(shown) and "finished" in shown[-1][1], timeout=TIMEOUT)
+        clicked = []
+        app.window.notifier.jobClicked.connect(clicked.append)
+        app.window.notifier.tray.messageClicked.emit()
+        assert clicked == [1] and app.window.selected_job().id == 1
+    finally:
+        app.close()
+
+
+def _context_action(app: Application, name: str):
+    menu = app.window.actions.context_menu(app.window)
+    return next(a for a in menu.actions() if a.objectName() == name)
+
+
+def test_stop_from_the_context_menu_and_kill(gui: Application, qtbot, deck_factory, monkeypatch) -> None:
+    deck = deck_factory("wall=60", end_time=1.0)
+    gui.client.requestSubmit.emit({"deck": str(deck)})
+    qtbot.waitUntil(lambda: _job(gui) is not None and (_job(gui).progress or 0) > 0, timeout=TIMEOUT)
+    gui.window.select_job(1)
+    stop = _context_action(gui, "stop")
+    assert stop.isEnabled()
+    stop.trigger()
+    qtbot.waitUntil(lambda: _job(gui).status == JobStatus.STOPPED, timeout=TIMEOUT)
+    assert "restart dump" in _job(gui).reason and (deck.parent / "d3dump01").exists()
+
+    gui.client.requestSubmit.emit({"deck": str(deck_factory("wall=60", end_time=1.0))})
+    qtbot.waitUntil(lambda: _job(gui, 2) is not None and _job(gui, 2).status == JobStatus.RUNNING, timeout=TIMEOUT)
+    gui.window.select_job(2)
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(lambda *a, **k: QMessageBox.StandardButton.Yes))
+    _context_action(gui, "kill").trigger()
+    qtbot.waitUntil(lambda: _job(gui, 2).status == JobStatus.STOPPED, timeout=10_000)
+    assert "terminated" in _job(gui, 2).reason or "killed" in _job(gui, 2).reason
+
+
+def test_ghost_appears_and_is_killed_from_the_panel(gui: Application, qtbot, deck_factory, tmp_path: Path,
+                                                    monkeypatch) -> None:
+    gui.client.requestSubmit.emit({"deck": str(deck_factory("wall=0.5"))})
+    qtbot.waitUntil(lambda: _job(gui) is not None and _job(gui).status == JobStatus.FINISHED, timeout=TIMEOUT)
+    deck = deck_factory("wall=60", end_time=1.0, folder="ghost")
+    ghost = subprocess.Popen([sys.executable, "-m", "dynagui.simulator", f"i={deck}"], cwd=deck.parent,
+                             env={**os.environ, "DYNAGUI_JOB": _job(gui).uid}, stdout=subprocess.DEVNULL)
+    bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        panel = gui.window.ghost_panel
+        qtbot.waitUntil(lambda: [s.identity.pid for s in panel.model.suspects()] == [ghost.pid], timeout=TIMEOUT)
+        assert gui.window.tabs.tabText(gui.window.ghost_tab) == "Ghosts (1)"
+        assert "finished" in panel.model.suspects()[0].why
+        panel.view.selectRow(0)
+        monkeypatch.setattr(QMessageBox, "question", staticmethod(lambda *a, **k: QMessageBox.StandardButton.Yes))
+        assert panel.confirm_kill(panel.selected())
+        qtbot.waitUntil(lambda: ghost.poll() is not None, timeout=TIMEOUT)
+        qtbot.waitUntil(lambda: panel.model.suspects() == [], timeout=TIMEOUT)
+        assert bystander.poll() is None
+    finally:
+        for p in (ghost, bystander):
+            p.kill()
+            p.wait()
+
+
+def test_reopening_the_application_reattaches_a_running_job(qtbot, data_dir: DataDir, deck_factory) -> None:
+    app = _open(data_dir, qtbot)
+    app.client.requestSubmit.emit({"deck": str(deck_factory("wall=6", end_time=0.02))})
+    qtbot.waitUntil(lambda: _job(app) is not None and _job(app).status == JobStatus.RUNNING, timeout=TIMEOUT)
+    pid = _job(app).solver_pids[0] if _job(app).solver_pids else None
+    app.close()  # quitting never stops solvers
+    assert pid is None or psutil_alive(pid)
+    again = _open(data_dir, qtbot)
+    try:
+        qtbot.waitUntil(lambda: _job(again) is not None, timeout=TIMEOUT)
+        assert _job(again).status in (JobStatus.RUNNING, JobStatus.FINISHED)
+        qtbot.waitUntil(lambda: _job(again).status == JobStatus.FINISHED, timeout=TIMEOUT)
+        assert _job(again).progress == 1.0
+    finally:
+        again.close()
+
+
+def psutil_alive(pid: int) -> bool:
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def test_second_instance_brings_the_first_forward(gui: Application) -> None:
+    assert ask_running_instance(instance_name(gui.data_dir))
+
+
+def test_dropping_decks_opens_the_dialog_prefilled(gui: Application, qtbot, tmp_path: Path) -> None:
+    deck = write_deck(tmp_path / "drop", name="sled.k")
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(deck))])
+    event = QDropEvent(QPoint(10, 10).toPointF(), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
+                       Qt.KeyboardModifier.NoModifier)
+    gui.window.dropEvent(event)
+    dialog = gui.window.findChild(type(gui.window.open_launch_dialog()), "launchDialog")
+    dialogs = [d for d in gui.window.findChildren(type(dialog)) if d.deck.text() == str(deck)]
+    assert dialogs and dialogs[0].validate()
+    for d in gui.window.findChildren(type(dialog)):
+        d.reject()
+
+
+def test_filter_and_search(gui: Application, qtbot, deck_factory) -> None:
+    gui.client.requestSubmit.emit({"deck": str(deck_factory("wall=0.5 error_at=0"))})
+    gui.client.requestSubmit.emit({"deck": str(deck_factory("wall=0.5"))})
+    qtbot.waitUntil(lambda: len(gui.window.model.jobs()) == 2 and all(j.status.is_final for j in gui.window.model.jobs()),
+                    timeout=TIMEOUT)
+    proxy = gui.window.proxy
+    assert proxy.rowCount() == 2
+    gui.window.status_filter.setCurrentIndex(gui.window.status_filter.findData("failed"))
+    assert proxy.rowCount() == 1
+    gui.window.status_filter.setCurrentIndex(0)
+    gui.window.search.setText("KEY+141")
+    assert proxy.rowCount() == 1
+
+
+def test_job_model_contract(qtmodeltester, data_dir: DataDir, deck_factory) -> None:
+    store = Store(data_dir.database)
+    from dynagui.core.submit import submit
+
+    jobs = [submit(store, deck=str(deck_factory("wall=1")))[0] for _ in range(5)]
+    model = JobTableModel()
+    model.reset_jobs(jobs)
+    qtmodeltester.check(model)
+    model.upsert(store.transition(jobs[0].id, JobStatus.STARTING, "go"))
+    model.apply_progress(jobs[0].id, {"progress": 0.5, "sim_time": 0.005, "end_time": 0.01})
+    model.flush_progress()
+    assert model.job(jobs[0].id).progress == 0.5
+    model.remove(jobs[1].id)
+    qtmodeltester.check(model)
+    store.close()
