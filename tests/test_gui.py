@@ -218,3 +218,66 @@ def test_job_model_contract(qtmodeltester, data_dir: DataDir, deck_factory) -> N
     model.remove(jobs[1].id)
     qtmodeltester.check(model)
     store.close()
+
+
+def _wait_samples(app: Application, qtbot, job_id: int, n: int) -> None:
+    qtbot.waitUntil(lambda: job_id in app.window.plots.series and len(app.window.plots.series[job_id].wall) >= n,
+                    timeout=TIMEOUT)
+
+
+def test_curves_grow_while_running_and_survive_a_restart(qtbot, data_dir: DataDir, deck_factory) -> None:
+    app = _open(data_dir, qtbot)
+    try:
+        app.client.requestSubmit.emit({"deck": str(deck_factory("wall=5", end_time=0.02))})
+        qtbot.waitUntil(lambda: _job(app) is not None and _job(app).status == JobStatus.RUNNING, timeout=TIMEOUT)
+        app.window.select_job(1)
+        app.window.show_plots()
+        _wait_samples(app, qtbot, 1, 2)
+        first = len(app.window.plots.series[1].wall)
+        curve = app.window.plots.curves[1]["progress"]
+        _wait_samples(app, qtbot, 1, first + 2)  # grows while it runs
+        assert len(curve.getData()[0]) >= first + 2
+        qtbot.waitUntil(lambda: _job(app).status == JobStatus.FINISHED, timeout=TIMEOUT)
+    finally:
+        app.close()
+    again = _open(data_dir, qtbot)
+    try:
+        qtbot.waitUntil(lambda: _job(again) is not None, timeout=TIMEOUT)
+        again.window.select_job(1)
+        again.window.show_plots()
+        _wait_samples(again, qtbot, 1, 3)
+        s = again.window.plots.series[1]
+        assert s.sim_time[0] < 0.002 and s.sim_time[-1] == pytest.approx(0.02, rel=1e-3)  # the whole history
+        xs, _ys = again.window.plots.curves[1]["progress"].getData()
+        assert len(xs) == len(s.wall)
+    finally:
+        again.close()
+
+
+def test_timestep_collapse_shows_its_marker(gui: Application, qtbot, deck_factory) -> None:
+    gui.client.requestSubmit.emit({"deck": str(deck_factory("wall=2 dt_drop_at=0.4", end_time=0.02))})
+    qtbot.waitUntil(lambda: _job(gui) is not None and _job(gui).status.is_final, timeout=TIMEOUT)
+    gui.window.select_job(1)
+    gui.window.tabs.setCurrentWidget(gui.window.plots.timestep)
+    qtbot.waitUntil(lambda: 1 in gui.window.plots.series and len(gui.window.plots.series[1].collapses) == 1,
+                    timeout=TIMEOUT)
+    xs, _ys = gui.window.plots.curves[1]["collapse"].getData()
+    assert len(xs) == 1 and 0.007 < xs[0] < 0.01  # at 40 % of 0.02
+    assert len(gui.window.plots.curves[1]["plots"].getData()[0]) >= 5  # d3plot markers
+
+
+def test_the_qt_binding_does_not_leak_references_through_pyqtgraph(qtbot) -> None:
+    """PySide6 6.12.0 loses a reference to True on every repaint until Python aborts (see pyproject.toml)."""
+    import numpy as np
+    import pyqtgraph as pg
+
+    widget = pg.GraphicsLayoutWidget()
+    qtbot.addWidget(widget)
+    widget.show()
+    curve = widget.addPlot().plot([], [])
+    QApplication.processEvents()
+    before = sys.getrefcount(True)
+    for i in range(40):
+        curve.setData(np.arange(100.0), np.arange(100.0) * i)
+        QApplication.processEvents()
+    assert sys.getrefcount(True) >= before - 20

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from dynagui.core import control, proctrack, scheduler, spawn
+from dynagui.core.cpusample import CpuSampler
 from dynagui.core.events import EngineEvent
 from dynagui.core.health import HealthChecker, HealthReport, Suspect
 from dynagui.core.jobs import ACTIVE, Identity, Job, JobStatus, ProcRecord
@@ -53,6 +54,7 @@ class Engine:
         self._finalize_lock = threading.Lock()
         self._health_lock = threading.Lock()
         self._health = HealthChecker()
+        self._cpu = CpuSampler()
         self._progress = ProgressRecorder(self.store, self._emit, self.settings.stall_after_s)
         self.last_report: HealthReport | None = None
         self.started = False
@@ -322,8 +324,11 @@ class Engine:
                         time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(suspect.identity.create_time)), suspect.why)
         if report.ghosts and self.settings.auto_kill_ghosts:
             self.kill_suspects(report.ghosts)
+        still_active = self.store.list_jobs(ACTIVE)
+        rows, machine = self._cpu.sample(still_active, self.settings.core_budget)
+        self.store.add_cpu_samples(rows, machine)
         self.last_report = report
-        self._emit(EngineEvent("health", report=report))
+        self._emit(EngineEvent("health", report=report, data={"cpu": rows, "machine": machine}))
         return report
 
     def _uid_owner(self, uid: str) -> tuple[int, str] | None:

@@ -92,6 +92,7 @@ class ProgressRecorder:
 
     def _record(self, job_id: int, tailer: LogTailer, events: list[Any]) -> None:
         last = self._last_sample.get(job_id, 0.0)
+        added_mass = tailer.parser.summary.added_mass
         samples = []
         for ev in events:
             if isinstance(ev, Progress):
@@ -101,7 +102,7 @@ class ProgressRecorder:
                     continue
                 last = wall
                 samples.append({"wall": wall, "sim_time": ev.t, "dt": ev.dt, "cycle": ev.cycle,
-                                "event": None if heartbeat else ev.event})
+                                "event": None if heartbeat else ev.event, "added_mass": added_mass})
             elif isinstance(ev, DtCollapse):
                 samples.append({"wall": time.time(), "sim_time": ev.t, "dt": ev.dt, "cycle": ev.cycle,
                                 "event": "dt collapse"})

@@ -26,7 +26,7 @@ from dynagui.core.jobs import Identity, Job, JobStatus, ProcRecord, check_transi
 
 log = logging.getLogger("dynagui.store")
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_MS = 5000
 
 
@@ -91,7 +91,19 @@ def _v1(db: sqlite_utils.Database) -> None:
     db["samples"].create_index(["job_id", "id"], if_not_exists=True)
 
 
-MIGRATIONS = {1: _v1}
+def _v2(db: sqlite_utils.Database) -> None:
+    """CPU use over time: per job (its whole process tree) and for the workstation."""
+    db["cpu_samples"].create({"id": int, "job_id": int, "wall": float, "cpu_percent": float}, pk="id",
+                             if_not_exists=True)
+    db["cpu_samples"].create_index(["job_id", "id"], if_not_exists=True)
+    db["machine_samples"].create({"id": int, "wall": float, "cores_allocated": int, "core_budget": int,
+                                  "cpu_percent": float}, pk="id", if_not_exists=True)
+    db["machine_samples"].create_index(["wall"], if_not_exists=True)
+    if "added_mass" not in db["samples"].columns_dict:
+        db["samples"].add_column("added_mass", float)
+
+
+MIGRATIONS = {1: _v1, 2: _v2}
 
 
 class Store:
@@ -325,7 +337,7 @@ class Store:
                              [job_id])
             if cur.rowcount == 0:
                 return False
-            for table in ("events", "procs", "samples"):
+            for table in ("events", "procs", "samples", "cpu_samples"):
                 db.execute(f"delete from {table} where job_id = ?", [job_id])
         return True
 
@@ -370,3 +382,36 @@ class Store:
             rows.reverse()
             return rows
         return self._query("select * from samples where job_id = ? order by id", [job_id])
+
+    def samples_after(self, job_id: int, after_id: int, limit: int = 200_000) -> list[dict[str, Any]]:
+        """Samples newer than `after_id` (for plots that grow)."""
+        return self._query("select * from samples where job_id = ? and id > ? order by id limit ?",
+                           [job_id, after_id, limit])
+
+    def add_cpu_samples(self, rows: list[dict[str, Any]], machine: dict[str, Any] | None) -> None:
+        with self._tx() as db:
+            if rows:
+                db["cpu_samples"].insert_all(rows)
+            if machine:
+                db["machine_samples"].insert(machine)
+
+    def cpu_samples(self, job_id: int, after_id: int = 0) -> list[dict[str, Any]]:
+        return self._query("select * from cpu_samples where job_id = ? and id > ? order by id", [job_id, after_id])
+
+    def machine_samples(self, since: float) -> list[dict[str, Any]]:
+        return self._query("select * from machine_samples where wall >= ? order by id", [since])
+
+    def sample_columns(self, job_id: int, after_id: int = 0) -> dict[str, list[Any]]:
+        """A job's samples as columns (what plots want), read with a plain cursor: a million
+        rows as dicts would take seconds, as tuples a fraction of that."""
+        with self._lock:
+            try:
+                rows = self.db.conn.execute(
+                    "select id, wall, sim_time, dt, cycle, event, added_mass from samples "
+                    "where job_id = ? and id > ? order by id", [job_id, after_id]).fetchall()
+            except sqlite3.Error as exc:
+                raise _explain(self.path, exc) from exc
+        names = ("id", "wall", "sim_time", "dt", "cycle", "event", "added_mass")
+        if not rows:
+            return {n: [] for n in names}
+        return dict(zip(names, (list(c) for c in zip(*rows))))

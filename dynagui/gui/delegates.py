@@ -52,7 +52,12 @@ class ProgressDelegate(QStyledItemDelegate):
             painter.restore()
             return
         painter.save()
-        colour = QColor(STATUS_COLOURS[job.status]) if job.status == JobStatus.FAILED else option.palette.text().color()
+        if option.state & QStyle.StateFlag.State_Selected:
+            colour = option.palette.highlightedText().color()
+        elif job.status == JobStatus.FAILED:
+            colour = QColor(STATUS_COLOURS[job.status])
+        else:
+            colour = option.palette.text().color()
         painter.setPen(colour)
         elided = option.fontMetrics.elidedText(text, Qt.TextElideMode.ElideRight, option.rect.width() - 8)
         painter.drawText(option.rect.adjusted(4, 0, -4, 0), int(Qt.AlignmentFlag.AlignVCenter), elided)

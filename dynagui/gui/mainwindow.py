@@ -105,7 +105,7 @@ class MainWindow(QMainWindow):
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(Column.ID, Qt.SortOrder.DescendingOrder)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)  # several jobs overlay in plots
         self.table.setItemDelegateForColumn(Column.PROGRESS, ProgressDelegate(self.table))
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.verticalHeader().hide()
@@ -133,7 +133,11 @@ class MainWindow(QMainWindow):
         self.tabs.setObjectName("bottomTabs")
         self.tabs.addTab(self.log_panel, "Log")
         self.ghost_tab = self.tabs.addTab(self.ghost_panel, icon("ghost"), "Ghosts")
-        self.extra_tabs_at = self.tabs.count()
+        from dynagui.gui.plots import PlotPanels  # pyqtgraph loads with the window, not with the CLI
+
+        self.plots = PlotPanels(self.client.worker.data_dir, self)
+        for title, widget in self.plots.tabs():
+            self.tabs.addTab(widget, title)
         self.details = DetailsPanel(self)
         bottom = QSplitter(Qt.Orientation.Horizontal)
         bottom.addWidget(self.tabs)
@@ -156,17 +160,20 @@ class MainWindow(QMainWindow):
         self.notifier = Notifier(self.statusBar(), self)
 
     def _connect(self) -> None:
+        # Worker signals are emitted on engine threads: they go to bound methods of this
+        # window (queued into the GUI thread), never to lambdas, which Qt would call directly
+        # on the emitting thread.
         a, c, w = self.actions, self.client, self.client.worker
         w.started.connect(self._engine_started)
         w.startFailed.connect(self._engine_failed)
         w.jobChanged.connect(self._job_changed)
         w.jobProgressed.connect(self.model.apply_progress)
         w.jobProgressed.connect(self._progress_for_details)
+        w.jobProgressed.connect(self._job_progressed)
         w.jobRemoved.connect(self.model.remove)
-        w.jobStalled.connect(lambda job: self.notifier.notify("Job stalled", f"{job.deck_name} has printed nothing "
-                                                              "for a long time", job.id))
+        w.jobStalled.connect(self._job_stalled)
         w.healthReported.connect(self._health_reported)
-        w.actionFailed.connect(lambda what, msg: QMessageBox.warning(self, f"{what} failed", msg))
+        w.actionFailed.connect(self._action_failed)
         w.submitted.connect(self._submitted)
         w.settingsChanged.connect(self._settings_changed)
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
@@ -238,6 +245,15 @@ class MainWindow(QMainWindow):
                 JobStatus.STOPPED: f"{job.deck_name}: {job.reason}"}[job.status]
         self.notifier.notify(f"Job {job.id} {job.status.value}", text, job.id)
 
+    def _job_stalled(self, job: Job) -> None:
+        self.notifier.notify("Job stalled", f"{job.deck_name} has printed nothing for a long time", job.id)
+
+    def _action_failed(self, what: str, message: str) -> None:
+        QMessageBox.warning(self, f"{what} failed", message)
+
+    def _job_progressed(self, job_id: int, _fields: dict) -> None:
+        self.plots.job_progressed(job_id)
+
     def _progress_for_details(self, job_id: int, _fields: dict) -> None:
         sel = self.selected_job()
         if sel is not None and sel.id == job_id:
@@ -260,11 +276,20 @@ class MainWindow(QMainWindow):
 
     # -------------------------------------------------------------- helpers
     def selected_job(self) -> Job | None:
+        """The job the actions apply to: the current row of the selection."""
+        current = self.table.selectionModel().currentIndex()
         rows = self.table.selectionModel().selectedRows()
-        if not rows:
-            return None
-        job = rows[0].data(JobRole)
+        if current.isValid() and any(r.row() == current.row() for r in rows):
+            job = current.data(JobRole)
+        else:
+            job = rows[0].data(JobRole) if rows else None
         return self.model.job(job.id) if job else None
+
+    def selected_job_ids(self) -> list[int]:
+        return sorted(r.data(JobRole).id for r in self.table.selectionModel().selectedRows())
+
+    def show_plots(self) -> None:
+        self.tabs.setCurrentWidget(self.plots.progress)
 
     def select_job(self, job_id: int) -> None:
         row = self.model.row_of(job_id)
@@ -272,6 +297,7 @@ class MainWindow(QMainWindow):
             return
         index = self.proxy.mapFromSource(self.model.index(row, 0))
         if index.isValid():
+            self.table.setCurrentIndex(index)
             self.table.selectRow(index.row())
             self.table.scrollTo(index)
 
@@ -285,6 +311,7 @@ class MainWindow(QMainWindow):
         self.actions.update_for(job)
         self.sense_button.setEnabled(self.actions.sw2.isEnabled())
         self.details.show_job(job)
+        self.plots.show_jobs(self.selected_job_ids())
         path = job.log_path if job else None
         if getattr(self, "_shown_log", None) != path:
             self._shown_log = path
@@ -400,7 +427,8 @@ class MainWindow(QMainWindow):
 
     def _table_menu(self, pos) -> None:
         index = self.table.indexAt(pos)
-        if index.isValid():
+        if index.isValid() and index.row() not in {r.row() for r in self.table.selectionModel().selectedRows()}:
+            self.table.setCurrentIndex(index)
             self.table.selectRow(index.row())
         self.actions.context_menu(self).exec(self.table.viewport().mapToGlobal(pos))
 
@@ -469,6 +497,7 @@ class MainWindow(QMainWindow):
         self._health_timer.stop()
         self._status_timer.stop()
         self.log_panel.shutdown()
+        self.plots.shutdown()
         self.client.shutdown()
         self.notifier.hide()
         event.accept()
