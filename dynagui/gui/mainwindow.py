@@ -5,11 +5,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, QSortFilterProxyModel, Qt, QTimer, QUrl
+from PySide6.QtCore import QSettings, Qt, QTimer, QUrl
 from PySide6.QtGui import QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent, QGuiApplication
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QFormLayout, QDialogButtonBox, QHeaderView,
-                               QInputDialog, QLabel, QLineEdit, QMainWindow, QMessageBox, QSpinBox, QSplitter,
-                               QTableView, QTabWidget, QToolButton, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHeaderView, QLabel, QLineEdit, QMainWindow, QMessageBox,
+                               QSplitter, QTableView, QTabWidget, QToolButton)
 
 from dynagui.core.health import HealthReport
 from dynagui.core.jobs import Job, JobStatus
@@ -20,6 +19,7 @@ from dynagui.gui.delegates import ProgressDelegate
 from dynagui.gui.detailspanel import DetailsPanel
 from dynagui.gui.ghostpanel import GhostPanel
 from dynagui.gui.icons import icon
+from dynagui.gui.jobdialogs import ask_end_time, ask_queued_changes, confirm_kill
 from dynagui.gui.jobmodel import Column, JobFilterProxy, JobRole, JobTableModel
 from dynagui.gui.launchdialog import LaunchDialog
 from dynagui.gui.logpanel import LogPanel
@@ -360,22 +360,13 @@ class MainWindow(QMainWindow):
 
     def _kill(self) -> None:
         job = self.selected_job()
-        if job is None:
-            return
-        pids = ", ".join(str(p) for p in job.solver_pids) or "none recorded yet"
-        answer = QMessageBox.question(
-            self, "Kill job", f"Kill job {job.id} ({job.deck_name}) now?\n\nIts whole process tree is killed at once "
-            f"(solver PIDs: {pids}). No restart dump is written; results since the last d3plot are lost.")
-        if answer == QMessageBox.StandardButton.Yes:
+        if job is not None and confirm_kill(self, job):
             self.client.requestStop.emit(job.id, True)
 
     def _change_end_time(self) -> None:
         job = self.selected_job()
-        if job is None:
-            return
-        value, ok = QInputDialog.getDouble(self, "Change end time", f"New termination time for {job.deck_name}:",
-                                           job.end_time or 1.0, 0.0, 1e12, 6)
-        if ok and value > 0:
+        value = ask_end_time(self, job) if job else None
+        if job is not None and value is not None:
             self.client.requestSwitch.emit(job.id, f"endtime={value:g}")
 
     def _restart(self) -> None:
@@ -393,22 +384,9 @@ class MainWindow(QMainWindow):
         job = self.selected_job()
         if job is None or self.client.settings is None:
             return
-        dialog = QDialog(self)
-        dialog.setWindowTitle(f"Change job {job.id}")
-        ncpu, prio = QSpinBox(), QSpinBox()
-        ncpu.setRange(1, self.client.settings.core_budget)
-        ncpu.setValue(job.ncpu)
-        prio.setRange(-100, 100)
-        prio.setValue(job.priority)
-        form = QFormLayout(dialog)
-        form.addRow("Cores (ncpu)", ncpu)
-        form.addRow("Priority", prio)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(dialog.accept)
-        buttons.rejected.connect(dialog.reject)
-        form.addRow(buttons)
-        if dialog.exec():
-            self.client.requestChangeQueued.emit(job.id, {"ncpu": ncpu.value(), "priority": prio.value()})
+        changes = ask_queued_changes(self, job, self.client.settings.core_budget)
+        if changes:
+            self.client.requestChangeQueued.emit(job.id, changes)
 
     def _remove(self) -> None:
         job = self.selected_job()
