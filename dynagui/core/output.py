@@ -35,11 +35,6 @@ def _float(text: str) -> float | None:
         return None
 
 
-def _is_stamp(day: str, clock: str) -> bool:
-    """`mm/dd/yy` `hh:mm:ss`, the stamp that ends every progress line."""
-    return len(clock) == 8 and clock[2] == ":" and clock[5] == ":" and len(day) == 8 and day[2] == "/"
-
-
 def _progress(w: list[str]) -> Progress:
     """A progress line's words: cycle, 't', t, 'dt', dt, event words..., date, time."""
     return Progress(int(w[0]), _float(w[2]) or 0.0, _float(w[4]) or 0.0, " ".join(w[5:-2]), w[-2] + " " + w[-1])
@@ -148,7 +143,9 @@ class OutputParser(LineReader):
         for line in lines:
             if " t " in line:
                 w = line.split()
-                if len(w) >= 7 and w[1] == "t" and w[3] == "dt" and w[0].isdigit() and _is_stamp(w[-2], w[-1]):
+                # cycle, "t", t, "dt", dt, event..., mm/dd/yy, hh:mm:ss (the stamp checked inline: hot)
+                if (len(w) >= 7 and w[1] == "t" and w[3] == "dt" and w[-1][2:3] == ":" and w[-2][2:3] == "/"
+                        and w[0].isdigit()):
                     count += 1
                     last = w
                     stamp = w[-1]
