@@ -42,7 +42,7 @@ def naive(path: Path) -> int:
                     pass
             elif " t " in line and " dt " in line:
                 parts = line.split()
-                cycle, _t, _dt = int(parts[0]), float(parts[2]), float(parts[4])
+                cycle, sim_time, dt = int(parts[0]), float(parts[2]), float(parts[4])  # noqa: F841 - read as it did
             elif "Warning" in line or "Error" in line:
                 pass
     return cycle

@@ -138,7 +138,10 @@ def test_engine_killed_hard_solvers_survive_and_are_adopted(data_dir: DataDir, d
             seen[:] = [(j["id"], j["status"], j["progress"], j["reason"]) for j in jobs]
             return all(j["status"] == "running" and j["progress"] for j in jobs)
 
-        wait_for(both_running, what="both jobs running with progress (last seen: %s)" % seen)
+        try:
+            wait_for(both_running, what="both jobs running with progress")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; last seen: {seen}") from None
         assert json.loads(_cli(data_dir, "ghosts", "--json").stdout) == []
     finally:
         serve.send_signal(signal.SIGKILL)

@@ -14,9 +14,10 @@ from __future__ import annotations
 import logging
 import os
 import select
+import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ from dynagui.core.store import Store
 from dynagui.core.submit import Settings, all_profiles
 
 log = logging.getLogger("dynagui.engine")
+_WINDOWS = sys.platform == "win32"
 
 
 class Engine:
@@ -58,6 +60,8 @@ class Engine:
         self._progress = ProgressRecorder(self.store, self._emit, self.settings.stall_after_s)
         self.last_report: HealthReport | None = None
         self.started = False
+        # Waiters sleep in select() without timeouts; close() wakes them through this pipe.
+        self._wake_r, self._wake_w = os.pipe() if not _WINDOWS else (-1, -1)
 
     # ------------------------------------------------------------ lifecycle
     def start(self, launch: bool = True) -> "Engine":
@@ -78,6 +82,8 @@ class Engine:
     def close(self, timeout: float = 5.0) -> None:
         """Stop watching (solvers keep running) and release the data folder."""
         self._stopping.set()
+        if self._wake_w >= 0:
+            os.write(self._wake_w, b"x")
         threads = [t for t in [self._loop_thread, *self._waiters.values()] if t is not None]
         for t in threads:
             if t is not threading.current_thread():
@@ -87,6 +93,10 @@ class Engine:
             self._lock.release()
         self.store.close()
         self.started = False
+        for fd in (self._wake_r, self._wake_w):
+            if fd >= 0:
+                os.close(fd)
+        self._wake_r = self._wake_w = -1
 
     def __enter__(self) -> "Engine":
         return self.start()
@@ -199,7 +209,7 @@ class Engine:
             else:
                 shepherd = [p.identity for p in self.store.get_job(job_id).procs if p.role == "shepherd"]
                 while shepherd and not self._stopping.is_set():
-                    if proctrack.wait_any(shepherd, 0.5):
+                    if proctrack.wait_any(shepherd, self._wait_slice, self._wake_fd):
                         break
             job = self.store.get_job(job_id)
             if job.run_dir_files().exit_record() is None:
@@ -209,7 +219,7 @@ class Engine:
                             if p.role != "shepherd" and proctrack.is_alive(p.identity)]
                     if not live:
                         break
-                    proctrack.wait_any(live, 0.5)
+                    proctrack.wait_any(live, self._wait_slice, self._wake_fd)
             if not self._stopping.is_set():
                 self.finalize(job_id)
         except Exception:
@@ -217,25 +227,41 @@ class Engine:
         finally:
             self._waiters.pop(job_id, None)
 
-    def _read_reports(self, job_id: int, popen: Any) -> None:
+    @property
+    def _wake_fd(self) -> int | None:
+        return self._wake_r if self._wake_r >= 0 else None
+
+    @property
+    def _wait_slice(self) -> float | None:
+        # POSIX waiters are woken by the pipe; elsewhere they look at the stop flag every 2 s
+        return None if self._wake_r >= 0 else 2.0
+
+    def _report_lines(self, popen: Any) -> Iterator[bytes]:
+        """The shepherd's report lines, until it exits (EOF) or the engine stops."""
+        if _WINDOWS:  # select() takes no pipes on Windows: a blocking read in this daemon thread
+            for line in popen.stdout:
+                if self._stopping.is_set():
+                    return
+                yield line
+            return
         fd = popen.stdout.fileno()
         buf = b""
         while not self._stopping.is_set():
-            ready, _, _ = select.select([fd], [], [], 0.5)
-            if not ready:
+            ready, _, _ = select.select([fd, self._wake_r], [], [])
+            if fd not in ready:
                 continue
             data = os.read(fd, 65536)
             if not data:
-                break
+                return
             buf += data
             *lines, buf = buf.split(b"\n")
-            records = []
-            for line in lines:
-                rec = _json_line(line)
-                if rec and rec.get("kind") == "proc":
-                    records.append(rec)
-            if records:
-                self._record_procs(job_id, [_proc_record(r) for r in records])
+            yield from lines
+
+    def _read_reports(self, job_id: int, popen: Any) -> None:
+        for line in self._report_lines(popen):
+            rec = _json_line(line)
+            if rec and rec.get("kind") == "proc":
+                self._record_procs(job_id, [_proc_record(rec)])
         if self._stopping.is_set():
             spawn.release(popen)  # the engine goes, the shepherd stays
         else:
@@ -343,7 +369,7 @@ class Engine:
         last_version = -1
         next_health = time.monotonic() + self.settings.health_interval
         next_tail = 0.0
-        while not self._stopping.wait(0.25):
+        while not self._stopping.wait(0.5):
             try:
                 version = self.store.data_version()
                 if version != last_version:  # another process (a CLI submit) committed something
@@ -351,7 +377,7 @@ class Engine:
                     self.start_ready()
                 now = time.monotonic()
                 if now >= next_tail:
-                    next_tail = now + 0.5
+                    next_tail = now + 1.0
                     self._progress.poll_all()
                 if self.health_in_loop and now >= next_health:
                     next_health = now + self.settings.health_interval

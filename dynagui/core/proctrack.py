@@ -139,11 +139,11 @@ def open_waitable(ident: Identity) -> int | None:
     return fd
 
 
-def wait_any(idents: list[Identity], timeout: float | None) -> bool:
-    """Block until one of `idents` ends (True) or `timeout` passes (False).
+def wait_any(idents: list[Identity], timeout: float | None, wake_fd: int | None = None) -> bool:
+    """Block until one of `idents` ends (True), `wake_fd` becomes readable (True) or `timeout` passes (False).
 
     With pidfds (Linux 5.3+) the end is seen at once and waiting costs nothing;
-    elsewhere psutil polls.
+    elsewhere psutil polls (and `wake_fd` is not watched: callers use a timeout there).
     """
     global _HAS_PIDFD
     if not idents:
@@ -161,7 +161,7 @@ def wait_any(idents: list[Identity], timeout: float | None) -> bool:
             if fd is None:
                 return True
             fds.append(fd)
-        ready, _, _ = select.select(fds, [], [], timeout)
+        ready, _, _ = select.select(fds + ([wake_fd] if wake_fd is not None else []), [], [], timeout)
         return bool(ready)
     finally:
         for fd in fds:

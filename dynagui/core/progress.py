@@ -49,16 +49,20 @@ class ProgressRecorder:
 
     def poll_all(self) -> None:
         with self._lock:
+            batch = []
             for job_id, tailer in list(self._tailers.items()):
                 events = tailer.poll()
                 now = time.monotonic()
                 if events:
                     self._last_growth[job_id] = now
                     self._stalled.discard(job_id)
-                    self._record(job_id, tailer, events)
+                    batch.append((job_id, *self._digest(job_id, tailer, events)))
                 elif now - self._last_growth.get(job_id, now) > self.stall_after_s and job_id not in self._stalled:
                     self._stalled.add(job_id)
                     self._emit_stalled(job_id)
+            self.store.record_progress(batch)  # all jobs in one transaction
+        for job_id, fields, _samples in batch:
+            self.emit(EngineEvent("job-progress", job=None, data={"job_id": job_id, **fields}))
 
     def _emit_stalled(self, job_id: int) -> None:
         log.warning("job %d printed nothing for %.0f s", job_id, self.stall_after_s)
@@ -91,6 +95,12 @@ class ProgressRecorder:
                 self.store.update_job(job_id, log_offset=tailer.offset)
 
     def _record(self, job_id: int, tailer: LogTailer, events: list[Any]) -> None:
+        fields, samples = self._digest(job_id, tailer, events)
+        self.store.record_progress([(job_id, fields, samples)])
+        self.emit(EngineEvent("job-progress", job=None, data={"job_id": job_id, **fields}))
+
+    def _digest(self, job_id: int, tailer: LogTailer, events: list[Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """The job fields and the (rate-bounded) samples that a batch of parser events makes."""
         last = self._last_sample.get(job_id, 0.0)
         added_mass = tailer.parser.summary.added_mass
         samples = []
@@ -111,6 +121,4 @@ class ProgressRecorder:
         eta = tailer.parser.eta_seconds()
         fields = {"log_offset": tailer.offset, "progress": s.progress, "sim_time": s.sim_time, "end_time": s.end_time,
                   "cycle": s.cycle, "dt": s.dt, "eta_s": eta, "warnings": s.warnings, "errors": s.errors}
-        self.store.update_job(job_id, **fields)
-        self.store.add_samples(job_id, samples)
-        self.emit(EngineEvent("job-progress", job=None, data={"job_id": job_id, **fields}))
+        return fields, samples

@@ -48,15 +48,16 @@ def become_subreaper() -> bool:
         return False
 
 
-def scan_interval(age: float) -> float:
-    """Look hard while the tree is being built, then back off: MPI ranks appear early."""
-    if age < 5:
-        return 0.02
-    if age < 30:
-        return 0.1
-    if age < 300:
-        return 1.0
-    return 5.0
+FAST_SCAN_S = 0.02  # while the tree is being built: MPI helpers and ranks appear one after another
+FAST_PHASE_S = 2.0  # how long to keep scanning fast after the start or after a new process
+MAX_SCAN_S = 5.0
+
+
+def next_scan_interval(current: float, since_change: float) -> float:
+    """Look hard while the tree changes, then back off: a settled tree costs (almost) nothing."""
+    if since_change < FAST_PHASE_S:
+        return FAST_SCAN_S
+    return min(MAX_SCAN_S, max(FAST_SCAN_S, current) * 1.5)
 
 
 class Shepherd:
@@ -130,12 +131,26 @@ class Shepherd:
         self.watch(child, started)
         return 0
 
-    def scan(self) -> None:
+    def scan(self) -> bool:
+        """Record new marked processes; True when the tree changed."""
+        changed = False
         for info in self.table.scan().values():
-            if info.marker == self.uid and info.identity not in self.known and info.identity.pid != os.getpid():
-                role = "solver" if self.profile.matches(list(info.cmdline)) else "helper"
-                exe = info.cmdline[0] if info.cmdline else ""
-                self.record(info.identity, role, info.name, exe)
+            if info.marker != self.uid or info.identity.pid == os.getpid():
+                continue
+            role = "solver" if self.profile.matches(list(info.cmdline)) else "helper"
+            known = self.known.get(info.identity)
+            if known is None:
+                self.record(info.identity, role, info.name, info.cmdline[0] if info.cmdline else "")
+                changed = True
+            elif known != "solver" and role == "solver":
+                # first seen between fork and exec, with its parent's command line: now it is the solver
+                self.known[info.identity] = role
+                rec = {"kind": "proc", "pid": info.identity.pid, "create_time": info.identity.create_time,
+                       "role": role, "name": info.name, "exe": info.cmdline[0], "found_at": time.time()}
+                self.files.append_proc(rec)
+                self.emit(rec)
+                changed = True
+        return changed
 
     def alive(self) -> list[Identity]:
         live = [i for i in self.known if i not in self.ended and proctrack.is_alive(i)]
@@ -171,12 +186,16 @@ class Shepherd:
             signal.set_wakeup_fd(wake_w)
             signal.signal(signal.SIGCHLD, lambda *_: None)
         next_scan = 0.0
+        interval = FAST_SCAN_S
+        last_change = time.monotonic()
         try:
             while True:
                 now = time.monotonic()
                 if now >= next_scan:
-                    self.scan()
-                    next_scan = now + scan_interval(time.time() - started)
+                    if self.scan():
+                        last_change = now
+                    interval = next_scan_interval(interval, now - last_change)
+                    next_scan = now + interval
                 self.reap(child)
                 live = self.alive()
                 if child.returncode is not None and not live:

@@ -14,6 +14,7 @@ import json
 import secrets
 import logging
 import sqlite3
+import sys
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -51,6 +52,44 @@ def _explain(path: Path, exc: sqlite3.Error) -> StoreError:
     else:
         msg = f"The job database {path} reported an error: {exc}"
     return StoreError(msg)
+
+
+@contextlib.contextmanager
+def _setup_lock(db_path: Path) -> Iterator[None]:
+    """One process at a time sets a database up (WAL switch, migrations).
+
+    An engine and a CLI submit may open a new database in the same instant; SQLite
+    answers some of those races with an immediate "database is locked" instead of
+    waiting, so the first open is serialised with an OS file lock beside the file.
+    """
+    lock_path = db_path.with_name(db_path.name + ".setup-lock")
+    with open(lock_path, "a+b") as fh:
+        if sys.platform == "win32":
+            import msvcrt
+
+            fh.seek(0)
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    msvcrt.locking(fh.fileno(), msvcrt.LK_NBLCK, 1)
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.05)
+            try:
+                yield
+            finally:
+                fh.seek(0)
+                msvcrt.locking(fh.fileno(), msvcrt.LK_UNLCK, 1)
+        else:
+            import fcntl
+
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
 def _v1(db: sqlite_utils.Database) -> None:
@@ -118,7 +157,11 @@ class Store:
             conn = sqlite3.connect(str(self.path), check_same_thread=False, timeout=busy_timeout_ms / 1000)
             self.db = sqlite_utils.Database(conn)
             self.db.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
-            self._migrate()
+            # WAL with NORMAL sync cannot corrupt the file; a power cut may lose the last commits
+            # (progress samples) but the solver's own files still tell the outcome.
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            with _setup_lock(self.path):
+                self._migrate()
         except sqlite3.Error as exc:
             raise _explain(self.path, exc) from exc
         except OSError as exc:
@@ -346,14 +389,17 @@ class Store:
 
     # ------------------------------------------------------------- processes
     def add_procs(self, job_id: int, attempt: int, records: Iterable[ProcRecord]) -> int:
-        """Record process identities; already known ones are ignored. Returns how many were new."""
+        """Record process identities (known ones are kept, but may become the solver). Returns how many changed."""
         now = time.time()
         added = 0
         with self._tx() as db:
             for rec in records:
+                # a process first seen between fork and exec is re-reported as the solver it became
                 cur = db.execute(
-                    "insert or ignore into procs (job_id, attempt, pid, create_time, role, name, exe, found_at) "
-                    "values (?, ?, ?, ?, ?, ?, ?, ?)",
+                    "insert into procs (job_id, attempt, pid, create_time, role, name, exe, found_at) "
+                    "values (?, ?, ?, ?, ?, ?, ?, ?) on conflict (job_id, pid, create_time) do update set "
+                    "role = excluded.role, name = excluded.name, exe = excluded.exe "
+                    "where excluded.role = 'solver' and procs.role != 'solver'",
                     [job_id, attempt, rec.identity.pid, rec.identity.create_time, rec.role, rec.name, rec.exe, now])
                 added += cur.rowcount
         return added
@@ -370,6 +416,17 @@ class Store:
         return {(r["pid"], r["create_time"]) for r in self._query("select pid, create_time from procs")}
 
     # --------------------------------------------------------------- samples
+    def record_progress(self, batch: list[tuple[int, dict[str, Any], list[dict[str, Any]]]]) -> None:
+        """Progress fields and new samples of several jobs in one transaction."""
+        if not batch:
+            return
+        with self._tx() as db:
+            for job_id, fields, samples in batch:
+                sets = ", ".join(f"{k} = ?" for k in fields)
+                db.execute(f"update jobs set {sets} where id = ?", [*fields.values(), job_id])
+                if samples:
+                    db["samples"].insert_all([{"job_id": job_id, **s} for s in samples], batch_size=1000)
+
     def add_samples(self, job_id: int, samples: list[dict[str, Any]]) -> None:
         if not samples:
             return

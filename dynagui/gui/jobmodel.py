@@ -69,7 +69,6 @@ class JobTableModel(QAbstractTableModel):
         self._clock.setObjectName("job-elapsed-clock")
         self._clock.setInterval(1000)
         self._clock.timeout.connect(self._tick_elapsed)
-        self._clock.start()
 
     # ------------------------------------------------------------ Qt model
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
@@ -161,6 +160,8 @@ class JobTableModel(QAbstractTableModel):
         self._pending.clear()
         self.endResetModel()
         self._renumber_queue()
+        if any(j.status.is_active for j in self._jobs):
+            self._clock.start()
 
     def upsert(self, job: Job) -> None:
         row = self._row.get(job.id)
@@ -177,6 +178,7 @@ class JobTableModel(QAbstractTableModel):
             self._jobs[row] = job
             self.dataChanged.emit(self.index(row, 0), self.index(row, len(Column) - 1))
         self._renumber_queue()
+        self._clock_if_active(job)
 
     def remove(self, job_id: int) -> None:
         row = self._row.get(job_id)
@@ -204,10 +206,18 @@ class JobTableModel(QAbstractTableModel):
             self.dataChanged.emit(self.index(row, Column.PROGRESS), self.index(row, Column.DT))
 
     def _tick_elapsed(self) -> None:
+        active = False
         for row, job in enumerate(self._jobs):
             if job.status.is_active:
+                active = True
                 idx = self.index(row, Column.ELAPSED)
                 self.dataChanged.emit(idx, idx)
+        if not active:
+            self._clock.stop()  # restarted when a job becomes active
+
+    def _clock_if_active(self, job: Job) -> None:
+        if job.status.is_active and not self._clock.isActive():
+            self._clock.start()
 
     def _renumber_queue(self) -> None:
         queued = sorted((j for j in self._jobs if j.status == JobStatus.QUEUED),

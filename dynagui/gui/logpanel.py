@@ -38,6 +38,10 @@ class LogTailWorker(QObject):
         self._generation = generation
         self._path = path or None
         self._offset = 0
+        if self._path:  # nothing to follow, nothing to wake up for
+            self._timer.start()
+        else:
+            self._timer.stop()
         if self._path:
             try:
                 size = os.path.getsize(self._path)
