@@ -57,6 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("serve", help="run the engine headless until SIGINT/SIGTERM (solvers keep running)")
     s.add_argument("--cores", type=int, help="core budget of this data folder (stored)")
     s.add_argument("--health-interval", type=float, help="seconds between health passes (default 5)")
+    s.add_argument("--kill-ghosts", choices=["on", "off"], help="kill ghosts automatically at start and on each pass "
+                   "(stored; default off)")
 
     s = sub.add_parser("submit", help="queue a deck; prints the job id")
     s.add_argument("deck")
@@ -113,6 +115,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("remove", help="remove a job that is not running from the history")
     s.add_argument("id", type=int)
+    s = sub.add_parser("queue", help="change a queued job: order, priority, cores")
+    s.add_argument("id", type=int)
+    s.add_argument("--up", action="store_true", help="one place towards the front")
+    s.add_argument("--down", action="store_true", help="one place towards the back")
+    s.add_argument("--priority", type=int)
+    s.add_argument("--ncpu", type=int)
+
     s = sub.add_parser("relaunch", help="queue a finished, failed or stopped job again")
     s.add_argument("id", type=int)
     s.add_argument("--restart", metavar="DUMP", help="restart from a dump file (r=DUMP), e.g. d3dump01")
@@ -398,6 +407,26 @@ def cmd_remove(args: argparse.Namespace, data_dir: DataDir) -> int:
     return 0
 
 
+def cmd_queue(args: argparse.Namespace, data_dir: DataDir) -> int:
+    if not (args.up or args.down or args.priority is not None or args.ncpu is not None):
+        raise UsageError("say what to change: --up, --down, --priority P or --ncpu N")
+    store = Store(data_dir.database)
+    try:
+        if args.ncpu is not None:
+            queue.set_ncpu(store, args.id, args.ncpu)
+        if args.priority is not None:
+            queue.set_priority(store, args.id, args.priority)
+        if args.up or args.down:
+            queue.move(store, args.id, -1 if args.up else 1)
+        order = [j.id for j in store.queued_jobs()]
+    except queue.QueueError as exc:
+        raise UsageError(str(exc)) from exc
+    finally:
+        store.close()
+    _out("queue: " + " ".join(map(str, order)))
+    return 0
+
+
 def cmd_relaunch(args: argparse.Namespace, data_dir: DataDir) -> int:
     store = Store(data_dir.database)
     try:
@@ -418,6 +447,8 @@ def cmd_serve(args: argparse.Namespace, data_dir: DataDir) -> int:
     engine = Engine(data_dir, kind="serve", health_interval=args.health_interval)
     if args.cores is not None:
         engine.settings.save(engine.store, core_budget=args.cores)
+    if args.kill_ghosts is not None:
+        engine.settings.save(engine.store, auto_kill_ghosts=args.kill_ghosts == "on")
     done = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: done.set())
@@ -453,7 +484,7 @@ def cmd_gui(args: argparse.Namespace, data_dir: DataDir, demo: bool = False) -> 
 COMMANDS = {
     "submit": cmd_submit, "list": cmd_list, "show": cmd_show, "stop": cmd_stop, "switch": cmd_switch,
     "ghosts": cmd_ghosts, "solvers": cmd_solvers, "parse": cmd_parse, "remove": cmd_remove,
-    "relaunch": cmd_relaunch, "serve": cmd_serve, "doctor": cmd_doctor,
+    "relaunch": cmd_relaunch, "queue": cmd_queue, "serve": cmd_serve, "doctor": cmd_doctor,
 }
 
 

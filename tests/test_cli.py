@@ -165,3 +165,20 @@ def test_deck_paths_with_shell_characters_are_just_paths(data_dir: DataDir, tmp_
     assert not (tmp_path / "pwned").exists() and not Path("pwned").exists()
     job = json.loads(cli(data_dir, "show", r.stdout.split()[-1], "--json").stdout)
     assert job["workdir"] == str(folder) and os.path.exists(job["log"])
+
+
+def test_queue_order_priority_ncpu_relaunch_and_remove(data_dir: DataDir, deck_factory) -> None:
+    ids = [cli(data_dir, "submit", str(deck_factory("wall=1"))).stdout.split()[-1] for _ in range(3)]
+    assert cli(data_dir, "queue", ids[2], "--up").stdout.strip() == f"queue: {ids[0]} {ids[2]} {ids[1]}"
+    assert cli(data_dir, "queue", ids[1], "--priority", "5").stdout.strip() == f"queue: {ids[1]} {ids[0]} {ids[2]}"
+    assert cli(data_dir, "queue", ids[0], "--ncpu", "2").returncode == 0
+    assert json.loads(cli(data_dir, "show", ids[0], "--json").stdout)["ncpu"] == 2
+    r = cli(data_dir, "queue", ids[0], "--ncpu", "99")
+    assert r.returncode == 2 and "core budget" in r.stderr
+    assert cli(data_dir, "relaunch", ids[0]).returncode == 2  # still queued: nothing to relaunch
+    assert cli(data_dir, "stop", ids[0]).returncode == 0  # a queued job is simply taken off the queue
+    assert json.loads(cli(data_dir, "show", ids[0], "--json").stdout)["status"] == "stopped"
+    assert cli(data_dir, "relaunch", ids[0]).returncode == 0
+    assert json.loads(cli(data_dir, "show", ids[0], "--json").stdout)["status"] == "queued"
+    assert cli(data_dir, "remove", ids[2]).returncode == 0
+    assert [j["id"] for j in json.loads(cli(data_dir, "list", "--json").stdout)] == [int(ids[0]), int(ids[1])]

@@ -281,3 +281,66 @@ def test_the_qt_binding_does_not_leak_references_through_pyqtgraph(qtbot) -> Non
         curve.setData(np.arange(100.0), np.arange(100.0) * i)
         QApplication.processEvents()
     assert sys.getrefcount(True) >= before - 20
+
+
+def test_user_errors_become_a_dialog_naming_the_problem(gui: Application, qtbot, monkeypatch, tmp_path: Path) -> None:
+    shown = []
+    monkeypatch.setattr(QMessageBox, "warning", staticmethod(lambda _p, title, text: shown.append((title, text))))
+    gui.client.requestSubmit.emit({"deck": str(tmp_path / "missing.k")})
+    qtbot.waitUntil(lambda: bool(shown), timeout=TIMEOUT)
+    assert shown[0][0] == "Launch failed" and "does not exist" in shown[0][1]
+    assert gui.window.model.rowCount() == 0
+
+
+def test_settings_dialog_saves_settings_and_profiles(gui: Application, qtbot, tmp_path: Path) -> None:
+    from dynagui.core.solver import SolverProfile
+    from dynagui.gui.settingsdialog import SettingsDialog
+
+    w = gui.window
+    w.open_settings()
+    dialog = w.findChild(SettingsDialog, "settingsDialog")
+    dialog.budget.setValue(6)
+    dialog.grace.setValue(12)
+    exe = tmp_path / "ls-dyna_smp_d_R14"
+    exe.write_text("")
+    dialog.profiles["r14"] = SolverProfile("r14", str(exe))
+    dialog.accept()
+    qtbot.waitUntil(lambda: gui.client.settings.core_budget == 6 and "r14" in gui.client.profiles, timeout=TIMEOUT)
+    assert gui.client.settings.stop_grace == 12
+    store = Store(gui.data_dir.database)
+    try:
+        assert store.get_setting("core_budget") == 6 and "r14" in store.solver_profiles()
+    finally:
+        store.close()
+
+
+def test_csv_export_of_a_jobs_samples(gui: Application, qtbot, deck_factory, tmp_path: Path) -> None:
+    gui.client.requestSubmit.emit({"deck": str(deck_factory("wall=1"))})
+    qtbot.waitUntil(lambda: _job(gui) is not None and _job(gui).status == JobStatus.FINISHED, timeout=TIMEOUT)
+    out = tmp_path / "samples.csv"
+    # (not qtbot.waitSignal: the worker emits in its own thread, and the blocker would stop
+    # its timer from there)
+    gui.window.plots.requestCsv.emit(str(out), [1])
+    qtbot.waitUntil(lambda: out.exists() and out.read_text().endswith("\n") and len(out.read_text()) > 200,
+                    timeout=TIMEOUT)
+    lines = out.read_text().splitlines()
+    assert lines[0].startswith("job_id,wall,sim_time,dt") and len(lines) > 3
+
+
+@pytest.mark.qt_log_ignore("systemTrayWindowChanged")
+def test_closing_with_running_jobs_keeps_dynagui_in_the_tray(monkeypatch, qtbot, data_dir: DataDir,
+                                                           deck_factory) -> None:
+    monkeypatch.setattr(QSystemTrayIcon, "isSystemTrayAvailable", staticmethod(lambda: True))
+    monkeypatch.setattr(QSystemTrayIcon, "supportsMessages", staticmethod(lambda: True))
+    monkeypatch.setattr(QSystemTrayIcon, "showMessage", lambda self, *a: None)
+    app = _open(data_dir, qtbot)
+    try:
+        app.client.requestSubmit.emit({"deck": str(deck_factory("wall=60", end_time=1.0))})
+        qtbot.waitUntil(lambda: _job(app) is not None and _job(app).status == JobStatus.RUNNING, timeout=TIMEOUT)
+        app.window.close()
+        assert not app.window.isVisible() and not app.window.quitting
+        assert "keeps watching" in app.window.notifier.last_message[0]
+        app.client.requestStop.emit(1, True)
+        qtbot.waitUntil(lambda: _job(app).status.is_final, timeout=TIMEOUT)
+    finally:
+        app.close()
