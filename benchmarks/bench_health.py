@@ -14,20 +14,10 @@ import psutil
 
 from benchmarks.common import REPO, Figure, median, temp_dir, wait_for, write_deck
 from dynagui.core.engine import Engine
+from dynagui.core.proctrack import process_cpu_seconds
 from dynagui.core.paths import DataDir
 from dynagui.core.store import Store
 from dynagui.core.submit import Settings, submit
-
-
-def _cpu(procs: list[psutil.Process]) -> float:
-    total = 0.0
-    for p in procs:
-        try:
-            t = p.cpu_times()
-            total += t.user + t.system
-        except psutil.Error:
-            continue
-    return total
 
 
 def health_pass_cost(quick: bool) -> Figure:
@@ -137,9 +127,9 @@ def monitoring_overhead(quick: bool) -> list[Figure]:
                 time.sleep(3.0)  # let start-up work (first reads, first pass) finish before measuring
                 me = psutil.Process(watcher.pid)
                 shepherds, solvers = _job_processes(data_dir)
-                c0, s0, j0, t0 = _cpu([me]), _cpu(shepherds), _cpu(solvers), time.monotonic()
+                c0, s0, j0, t0 = process_cpu_seconds([me]), process_cpu_seconds(shepherds), process_cpu_seconds(solvers), time.monotonic()
                 time.sleep(window)
-                c1, s1, j1, t1 = _cpu([me]), _cpu(shepherds), _cpu(solvers), time.monotonic()
+                c1, s1, j1, t1 = process_cpu_seconds([me]), process_cpu_seconds(shepherds), process_cpu_seconds(solvers), time.monotonic()
             finally:
                 watcher.send_signal(signal.SIGTERM)
                 try:

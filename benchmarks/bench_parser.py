@@ -42,7 +42,8 @@ def naive(path: Path) -> int:
                     pass
             elif " t " in line and " dt " in line:
                 parts = line.split()
-                cycle, sim_time, dt = int(parts[0]), float(parts[2]), float(parts[4])  # noqa: F841 - read as it did
+                last = (int(parts[0]), float(parts[2]), float(parts[4]))
+                cycle = last[0]
             elif "Warning" in line or "Error" in line:
                 pass
     return cycle

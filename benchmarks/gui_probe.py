@@ -114,10 +114,11 @@ def main() -> int:
             xs = plots.curves[1]["progress"].xData if 1 in plots.curves else None
             return 0 if xs is None else len(xs)
 
-        spin_until(lambda: points() >= args.jobs, 60)
+        spin_until(lambda: 1 in plots.series and points() == len(plots.series[1].wall) > 0, 60)
         plots.progress.grab()  # force the paint
         out["render_s"] = time.monotonic() - t0
         out["points"] = points()
+        out["stored"] = args.jobs
         import numpy as np
         import pyqtgraph as pg
 

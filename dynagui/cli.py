@@ -14,7 +14,6 @@ import signal
 import sys
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 from dynagui import __version__
@@ -30,6 +29,7 @@ from dynagui.core.paths import DataDir, resolve_data_dir
 from dynagui.core.solver import ProfileError, SolverProfile, builtin_profiles
 from dynagui.core.store import Store, StoreError
 from dynagui.core.submit import Settings, SubmitError, all_profiles, submit
+from dynagui.core.textreport import LIST_HEADER, fmt_time, job_lines, job_row
 
 log = logging.getLogger("dynagui.cli")
 
@@ -135,17 +135,14 @@ def _out(text: str = "") -> None:
     sys.stdout.write(text + "\n")
 
 
-def _engine_running(data_dir: DataDir) -> dict[str, Any] | None:
-    return read_holder(data_dir.lock_file)
-
-
-def _fmt_time(ts: float | None) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts)) if ts else "-"
-
-
-def _fmt_job_line(d: dict[str, Any]) -> str:
-    prog = f"{d['progress'] * 100:5.1f}%" if d["progress"] is not None else "    - "
-    return f"{d['id']:>5}  {d['status']:<9} {prog}  {Path(d['deck']).name:<28} {d['reason']}"
+def _engine_unless_running(data_dir: DataDir, kind: str, launch: bool) -> Engine | None:
+    """An engine of our own when none owns the data folder (else that one does the work)."""
+    if read_holder(data_dir.lock_file) is not None:
+        return None
+    try:
+        return Engine(data_dir, kind=kind).start(launch=launch)
+    except EngineBusy:
+        return None  # another engine won the race: it does the work
 
 
 def _get_job(store: Store, job_id: int) -> Any:
@@ -177,12 +174,7 @@ def cmd_submit(args: argparse.Namespace, data_dir: DataDir) -> int:
 
 
 def _wait_for(data_dir: DataDir, job_id: int) -> int:
-    engine = None
-    if _engine_running(data_dir) is None:
-        try:
-            engine = Engine(data_dir, kind="submit --wait").start()
-        except EngineBusy:
-            engine = None  # another engine won the race: it will run the job
+    engine = _engine_unless_running(data_dir, "submit --wait", launch=True)
     store = Store(data_dir.database)
     try:
         while True:
@@ -210,9 +202,9 @@ def cmd_list(args: argparse.Namespace, data_dir: DataDir) -> int:
     if not data:
         _out("no jobs yet: `dynagui submit DECK.k` queues one")
         return 0
-    _out(f"{'ID':>5}  {'STATUS':<9} {'PROG':>6}  {'DECK':<28} REASON")
+    _out(LIST_HEADER)
     for d in data:
-        _out(_fmt_job_line(d))
+        _out(job_row(d))
     return 0
 
 
@@ -228,21 +220,8 @@ def cmd_show(args: argparse.Namespace, data_dir: DataDir) -> int:
         d["events"] = [{k: e[k] for k in ("time", "from_status", "to_status", "reason")} for e in events]
         _out(json.dumps(d))
         return 0
-    eta = f"{d['eta_s']:.0f} s" if d["eta_s"] is not None else "-"
-    rows = [
-        ("job", f"{d['id']}  ({Path(d['deck']).name})"), ("status", d["status"]), ("reason", d["reason"] or "-"),
-        ("progress", f"{d['progress'] * 100:.1f} %" if d["progress"] is not None else "-"),
-        ("sim time", f"{d['sim_time']} / {d['end_time']}"), ("cycle", d["cycle"]), ("dt", d["dt"]), ("eta", eta),
-        ("solver", f"{d['solver']}, ncpu {d['ncpu']}, memory {d['memory'] or '-'}"),
-        ("solver pids", ", ".join(map(str, d["solver_pids"])) or "-"),
-        ("cores", ", ".join(map(str, d["cores"])) or "-"), ("workdir", d["workdir"]), ("log", d["log"] or "-"),
-        ("submitted", _fmt_time(d["submitted_at"])), ("started", _fmt_time(d["started_at"])),
-        ("ended", _fmt_time(d["ended_at"])), ("exit code", d["exit_code"]),
-    ]
-    for k, v in rows:
-        _out(f"{k:>12}: {v}")
-    for e in events:
-        _out(f"{'':>12}  {_fmt_time(e['time'])}  {e['from_status'] or '-':>9} -> {e['to_status']:<9} {e['reason']}")
+    for line in job_lines(d, events):
+        _out(line)
     return 0
 
 
@@ -257,12 +236,7 @@ def cmd_stop(args: argparse.Namespace, data_dir: DataDir) -> int:
             raise UsageError("--grace must not be negative")
     finally:
         store.close()
-    engine = None
-    if _engine_running(data_dir) is None:
-        try:
-            engine = Engine(data_dir, kind="stop").start(launch=False)
-        except EngineBusy:
-            engine = None
+    engine = _engine_unless_running(data_dir, "stop", launch=False)
     store = Store(data_dir.database)
     try:
         job = control.request_stop(store, args.id, kill=args.kill)
@@ -331,7 +305,7 @@ def cmd_ghosts(args: argparse.Namespace, data_dir: DataDir) -> int:
         return 0
     for s in suspects:
         mark = " (killed)" if s in killed else ""
-        _out(f"{s.kind:<9} PID {s.identity.pid:<7} {_fmt_time(s.identity.create_time)}  {s.name}: {s.why}{mark}")
+        _out(f"{s.kind:<9} PID {s.identity.pid:<7} {fmt_time(s.identity.create_time)}  {s.name}: {s.why}{mark}")
         _out(f"{'':<9} {' '.join(s.cmdline)[:200]}")
     return 0
 

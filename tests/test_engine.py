@@ -141,7 +141,8 @@ def test_engine_killed_hard_solvers_survive_and_are_adopted(data_dir: DataDir, d
         try:
             wait_for(both_running, what="both jobs running with progress")
         except AssertionError as exc:
-            raise AssertionError(f"{exc}; last seen: {seen}") from None
+            log = (data_dir.logs / "dynagui.log").read_text()[-3000:]
+            raise AssertionError(f"{exc}; last seen: {seen}; engine log: {log}") from None
         assert json.loads(_cli(data_dir, "ghosts", "--json").stdout) == []
     finally:
         serve.send_signal(signal.SIGKILL)

@@ -344,3 +344,24 @@ def test_closing_with_running_jobs_keeps_dynagui_in_the_tray(monkeypatch, qtbot,
         qtbot.waitUntil(lambda: _job(app).status.is_final, timeout=TIMEOUT)
     finally:
         app.close()
+
+
+def test_model_sorts_and_keeps_new_jobs_in_order(qtmodeltester, data_dir: DataDir, deck_factory) -> None:
+    from dynagui.core.submit import submit
+    from dynagui.gui.jobmodel import Column, JobRole
+
+    store = Store(data_dir.database)
+    try:
+        jobs = [submit(store, deck=str(deck_factory("wall=1", folder=name)))[0] for name in ("b", "c", "a")]
+        model = JobTableModel()
+        model.reset_jobs(jobs)
+        ids = lambda: [model.index(r, 0).data(JobRole).id for r in range(model.rowCount())]  # noqa: E731
+        assert ids() == [3, 2, 1]  # newest first by default
+        model.sort(Column.WORKDIR, Qt.SortOrder.AscendingOrder)
+        assert [Path(model.index(r, 0).data(JobRole).workdir).name for r in range(3)] == ["a", "b", "c"]
+        model.sort(Column.ID, Qt.SortOrder.DescendingOrder)
+        model.upsert(submit(store, deck=str(deck_factory("wall=1", folder="d")))[0])
+        assert ids() == [4, 3, 2, 1]
+        qtmodeltester.check(model)
+    finally:
+        store.close()

@@ -78,13 +78,7 @@ class OutputParser(LineReader):
 
     def finish(self) -> list[Any]:
         """The stream is complete (the process ended): flush the last line and settle the verdict."""
-        events: list[Any] = []
-        if self._partial:
-            events = self._parse_text(bytes(self._partial) + b"\n")
-            self._partial.clear()
-        diag = self._close_diag()
-        if diag is not None:
-            events.append(diag)
+        events = self.flush()
         self.summary.ended = True
         if self.summary.licence is None and self.summary.licence_errors:
             self.summary.licence = "failed"

@@ -84,34 +84,31 @@ def send_signal(idents: Iterable[Identity], sig: int) -> list[Identity]:
     return sent
 
 
+def _each(procs: list[psutil.Process], action: str) -> None:
+    for p in procs:
+        try:
+            getattr(p, action)()
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            pass
+
+
+def _kill_now(procs: list[psutil.Process]) -> list[Identity]:
+    _each(procs, "kill")
+    _gone, alive = psutil.wait_procs(procs, timeout=3.0)
+    return [Identity(p.pid, p.create_time()) for p in alive if _still(p)]
+
+
 def terminate(idents: Iterable[Identity], grace: float = 5.0) -> list[Identity]:
     """Terminate, wait up to `grace`, then kill what is left. Returns the identities still alive."""
     procs = verified(idents)
-    for p in procs:
-        try:
-            p.terminate()
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            pass
+    _each(procs, "terminate")
     _gone, alive = psutil.wait_procs(procs, timeout=grace)
-    for p in alive:
-        try:
-            p.kill()
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            pass
-    _gone, alive = psutil.wait_procs(alive, timeout=3.0)
-    return [Identity(p.pid, p.create_time()) for p in alive if _still(p)]
+    return _kill_now(alive)
 
 
 def kill(idents: Iterable[Identity]) -> list[Identity]:
     """Kill at once (SIGKILL / TerminateProcess). Returns the identities still alive."""
-    procs = verified(idents)
-    for p in procs:
-        try:
-            p.kill()
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            pass
-    _gone, alive = psutil.wait_procs(procs, timeout=3.0)
-    return [Identity(p.pid, p.create_time()) for p in alive if _still(p)]
+    return _kill_now(verified(idents))
 
 
 def _still(p: psutil.Process) -> bool:
@@ -256,8 +253,12 @@ class ProcessTable:
 
 def cpu_seconds(idents: Iterable[Identity]) -> float:
     """Total user+system CPU time of the given live processes."""
+    return process_cpu_seconds(verified(idents))
+
+
+def process_cpu_seconds(procs: Iterable[psutil.Process]) -> float:
     total = 0.0
-    for proc in verified(idents):
+    for proc in procs:
         try:
             t = proc.cpu_times()
             total += t.user + t.system

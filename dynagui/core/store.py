@@ -210,12 +210,29 @@ class Store:
 
     @contextlib.contextmanager
     def _tx(self) -> Iterator[sqlite_utils.Database]:
+        """A write transaction that takes the write lock first (BEGIN IMMEDIATE).
+
+        A deferred transaction that reads and then writes fails at once with "database is
+        locked" when another process committed in between (WAL snapshot); an immediate one
+        waits for the lock (busy_timeout) and reads the newest data.
+        """
         with self._lock:
+            conn = self.db.conn
             try:
-                with self.db.atomic():
-                    yield self.db
+                conn.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
                 raise _explain(self.path, exc) from exc
+            try:
+                yield self.db
+                conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise _explain(self.path, exc) from exc
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
 
     def _query(self, sql: str, params: Iterable[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:
         with self._lock:
@@ -458,17 +475,26 @@ class Store:
     def machine_samples(self, since: float) -> list[dict[str, Any]]:
         return self._query("select * from machine_samples where wall >= ? order by id", [since])
 
-    def sample_columns(self, job_id: int, after_id: int = 0) -> dict[str, list[Any]]:
-        """A job's samples as columns (what plots want), read with a plain cursor: a million
-        rows as dicts would take seconds, as tuples a fraction of that."""
+    def sample_columns(self, job_id: int, after_id: int = 0, max_points: int = 100_000) -> dict[str, list[Any]]:
+        """A job's samples as columns (what plots want), read with a plain cursor.
+
+        A long run may hold millions of samples, far more points than a plot has pixels:
+        beyond `max_points` every n-th sample is read, plus every sample that marks an
+        event (file writes, timestep collapse) and the newest one.
+        """
+        names = ("id", "wall", "sim_time", "dt", "cycle", "event", "added_mass")
         with self._lock:
             try:
-                rows = self.db.conn.execute(
-                    "select id, wall, sim_time, dt, cycle, event, added_mass from samples "
-                    "where job_id = ? and id > ? order by id", [job_id, after_id]).fetchall()
+                conn = self.db.conn
+                count, last = conn.execute("select count(*), max(id) from samples where job_id = ? and id > ?",
+                                           [job_id, after_id]).fetchone()
+                step = max(1, -(-count // max_points)) if count else 1
+                rows = conn.execute(
+                    f"select {', '.join(names)} from samples where job_id = ? and id > ? "
+                    "and (? = 1 or id % ? = 0 or event is not null or id = ?) order by id",
+                    [job_id, after_id, step, step, last]).fetchall()
             except sqlite3.Error as exc:
                 raise _explain(self.path, exc) from exc
-        names = ("id", "wall", "sim_time", "dt", "cycle", "event", "added_mass")
         if not rows:
             return {n: [] for n in names}
         return dict(zip(names, (list(c) for c in zip(*rows))))
