@@ -68,6 +68,13 @@ def main() -> int:
         app.primaryScreen().grabWindow(0).copy(window.frameGeometry().adjusted(0, 0, 20, 20)).save(
             str(out / "main-window.png"))
         if hasattr(window, "show_plots"):
+            from PySide6.QtCore import QItemSelectionModel
+
+            for job_id in (2, 4, 5):  # several jobs overlay in the plots
+                row = window.proxy.mapFromSource(window.model.index(window.model.row_of(job_id), 0)).row()
+                window.table.selectionModel().select(
+                    window.proxy.index(row, 0),
+                    QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows)
             window.show_plots()
             spin(1.5)
             app.primaryScreen().grabWindow(0).copy(window.frameGeometry().adjusted(0, 0, 20, 20)).save(
