@@ -182,3 +182,14 @@ def test_queue_order_priority_ncpu_relaunch_and_remove(data_dir: DataDir, deck_f
     assert json.loads(cli(data_dir, "show", ids[0], "--json").stdout)["status"] == "queued"
     assert cli(data_dir, "remove", ids[2]).returncode == 0
     assert [j["id"] for j in json.loads(cli(data_dir, "list", "--json").stdout)] == [int(ids[0]), int(ids[1])]
+
+
+def test_low_disk_space_warns_but_submits(data_dir: DataDir, deck_factory) -> None:
+    store = Store(data_dir.database)
+    from dynagui.core.submit import Settings
+
+    Settings().save(store, disk_warn_gb=10_000_000.0)
+    store.close()
+    r = cli(data_dir, "submit", str(deck_factory("wall=1")))
+    assert r.returncode == 0 and r.stdout.strip() == "1"
+    assert "warning: only" in r.stderr and "GB free" in r.stderr

@@ -292,3 +292,34 @@ def test_core_budget_three_jobs_of_two_on_four(engine: Engine, deck_factory) -> 
     for j in (b, c):
         assert watch.final(j).status == JobStatus.FINISHED
     assert max(peak) <= 4
+
+
+def test_two_jobs_never_share_a_working_directory(engine: Engine, deck_factory) -> None:
+    watch = JobWatch(engine)
+    first = _submit(engine, deck_factory("wall=1.5", folder="shared"))
+    second = _submit(engine, deck_factory("wall=1", folder="shared"))
+    assert engine.store.get_job(second).status == JobStatus.QUEUED, "the folder is busy"
+    done = watch.final(first)
+    started = watch.wait(second, lambda j: j.started_at is not None, what="the second job to start")
+    assert started.started_at >= done.ended_at - 0.01
+    assert watch.final(second).status == JobStatus.FINISHED
+
+
+def test_restart_from_the_dump_of_a_stopped_job(engine: Engine, deck_factory) -> None:
+    from dynagui.core import queue
+
+    watch = JobWatch(engine)
+    deck = deck_factory("wall=8", end_time=0.02)
+    job_id = _submit(engine, deck)
+    watch.wait(job_id, lambda j: (j.progress or 0) > 0.2, what="some progress")
+    engine.stop(job_id, grace=20)
+    stopped = watch.final(job_id)
+    assert stopped.status == JobStatus.STOPPED and (deck.parent / "d3dump01").exists()
+    queue.relaunch(engine.store, job_id, restart_from=str(deck.parent / "d3dump01"))
+    engine.start_ready()
+    job = watch.wait(job_id, lambda j: j.attempt == 2 and j.status.is_final, timeout=60, what="the restart to end")
+    assert job.status == JobStatus.FINISHED
+    assert any(a.startswith("r=") for a in job.command) and not any(a.startswith("i=") for a in job.command)
+    assert engine.store.samples(job_id)[-1]["sim_time"] == pytest.approx(0.02, rel=1e-3)
+    # the restart went on from the dump's cycle instead of starting at cycle 1 again
+    assert job.cycle > stopped.cycle

@@ -90,6 +90,7 @@ class SimulatedRun:
         self.cycle = 1
         self.t = 0.0
         self.dt = 1e-6
+        self.end_time = 0.0
         self.plots = 0
         self.stop_token = os.environ.get("DYNAGUI_JOB") or str(os.getppid())
 
@@ -155,11 +156,14 @@ class SimulatedRun:
     def _solve(self, deck: Deck, sc: Scenario, restart: str | None) -> int:
         out = self.out
         end_time = deck.end_time
+        self.dt = abs(deck.dt_hint) if deck.dt_hint and deck.dt_hint < 0 else end_time / CYCLES_PER_RUN
         if restart and os.path.exists(restart):
+            # a restart dump holds the whole state, the end time and timestep included
             state = _read_dump(restart)
             self.cycle, self.t = state.get("cycle", 1), state.get("t", 0.0)
             end_time = state.get("end_time", end_time)
-        self.dt = abs(deck.dt_hint) if deck.dt_hint and deck.dt_hint < 0 else end_time / CYCLES_PER_RUN
+            self.dt = state.get("dt", end_time / CYCLES_PER_RUN)
+        self.end_time = end_time
         mass_scaled = bool(deck.dt_hint and deck.dt_hint < 0)
         plot_dt = deck.d3plot_interval or end_time / 20
         cycles_per_s = max(1.0, (end_time - self.t) / self.dt / max(sc.wall, 0.05))
@@ -179,7 +183,7 @@ class SimulatedRun:
             if not sc.ignore_d3kil and self.rank == 0:
                 verdict = self._sense_switch(end_time)
                 if isinstance(verdict, float):
-                    end_time = verdict
+                    end_time = self.end_time = verdict
                 elif verdict is not None:
                     return verdict
             steps = max(1, int(cycles_per_s * tick))
@@ -300,7 +304,7 @@ class SimulatedRun:
 
     def _dump(self) -> None:
         name = "d3dump01" if self.parallel == "smp" else f"d3dump01.{self.rank:04d}"
-        _write_text(name, json.dumps({"cycle": self.cycle, "t": self.t}) + "\n")
+        _write_text(name, json.dumps({"cycle": self.cycle, "t": self.t, "dt": self.dt, "end_time": self.end_time}) + "\n")
         self._line("write d3dump01 file")
 
     def _terminate(self, kind: str) -> None:
