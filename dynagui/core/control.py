@@ -22,13 +22,16 @@ class ControlError(ValueError):
     pass
 
 
-def tree_identities(job: Job) -> list[Identity]:
-    """The job's processes to stop: recorded ones (but the shepherd) plus any carrying its marker."""
+def tree_identities(job: Job, table: proctrack.ProcessTable | None = None) -> list[Identity]:
+    """The job's live processes to stop: recorded ones (but the shepherd) plus any carrying its marker.
+
+    Pass the same `table` when asking repeatedly: it then reads only new processes.
+    """
     idents = {p.identity for p in job.procs if p.role != "shepherd" and not p.ended}
-    for info in proctrack.ProcessTable(full_every=0).scan().values():
+    for info in (table or proctrack.ProcessTable(full_every=0)).scan().values():
         if info.marker == job.uid:
             idents.add(info.identity)
-    return sorted(idents, key=lambda i: i.pid)
+    return sorted((i for i in idents if proctrack.is_alive(i)), key=lambda i: i.pid)
 
 
 def request_stop(store: Store, job_id: int, kill: bool = False) -> Job:
@@ -53,8 +56,9 @@ def stop_ladder(store: Store, job_id: int, grace: float, kill: bool = False,
                 cancelled: "callable[[], bool]" = lambda: False) -> str:
     """sw1. through d3kil, wait `grace`, terminate the tree, then kill. Returns what it did."""
     job = store.get_job(job_id)
+    table = proctrack.ProcessTable(full_every=0)
     if kill:
-        left = proctrack.kill(tree_identities(job))
+        left = proctrack.kill(tree_identities(job, table))
         log.info("job %d killed at once (%d process(es) would not die)", job_id, len(left))
         return "killed"
     try:
@@ -65,13 +69,13 @@ def stop_ladder(store: Store, job_id: int, grace: float, kill: bool = False,
         grace = 0.0
     deadline = time.monotonic() + grace
     while time.monotonic() < deadline and not cancelled():
-        idents = tree_identities(store.get_job(job_id))
+        idents = tree_identities(store.get_job(job_id), table)
         if not idents:
             return "stopped by sense switch"
         proctrack.wait_any(idents, min(0.5, max(0.0, deadline - time.monotonic())))
     if cancelled():
         return "cancelled"
-    idents = tree_identities(store.get_job(job_id))
+    idents = tree_identities(store.get_job(job_id), table)
     if not idents:
         return "stopped by sense switch"
     log.warning("job %d did not stop within %.0f s of sw1.; terminating %s", job_id, grace,
