@@ -323,3 +323,20 @@ def test_restart_from_the_dump_of_a_stopped_job(engine: Engine, deck_factory) ->
     assert engine.store.samples(job_id)[-1]["sim_time"] == pytest.approx(0.02, rel=1e-3)
     # the restart went on from the dump's cycle instead of starting at cycle 1 again
     assert job.cycle > stopped.cycle
+
+
+def test_an_adopted_untracked_solver_is_tracked_to_its_end(engine: Engine, deck_factory) -> None:
+    deck = deck_factory("wall=3", folder="by-hand")
+    manual = subprocess.Popen([sys.executable, "-m", "dynagui.simulator", f"i={deck}", "ncpu=1"], cwd=deck.parent,
+                              stdout=subprocess.DEVNULL, env={k: v for k, v in os.environ.items() if k != "DYNAGUI_JOB"})
+    try:
+        suspect = wait_for(lambda: [s for s in engine.health_check().untracked if s.identity.pid == manual.pid],
+                           what="the untracked solver")[0]
+        job = engine.adopt(suspect.identity)
+        assert job.status == JobStatus.RUNNING and job.solver_pids == [manual.pid]
+        assert engine.health_check().untracked == []
+        job = JobWatch(engine).final(job.id)
+        assert job.status == JobStatus.FINISHED, job.reason  # its messag file showed the normal banner
+    finally:
+        manual.kill()
+        manual.wait()

@@ -417,7 +417,8 @@ class Engine:
             ncpu = max(1, abs(int(args.get("ncpu", "1"))))
         except ValueError:
             ncpu = 1
-        log_path = next((str(Path(cwd, n)) for n in ("messag", "mes0000") if Path(cwd, n).exists()), None)
+        # its stdout is not ours to read: follow the message file LS-DYNA writes beside it
+        log_path = str(Path(cwd, "mes0000" if profile.parallel == "mpp" else "messag"))
         with self._finalize_lock:
             in_use = {c for job in self.store.list_jobs(ACTIVE) for c in job.cores}
             cores = scheduler.allocate(ncpu, self.settings.core_budget, in_use) or []
