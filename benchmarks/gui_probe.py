@@ -1,6 +1,8 @@
 """The GUI side of the benchmarks, run as its own process (offscreen) and reporting JSON on stdout.
 
     python -m benchmarks.gui_probe idle|history|stream|plot1m --data-dir DIR [--seconds S] [--jobs N]
+
+With DYNAGUI_PROBE_PROFILE=FILE the streaming window is profiled (GUI thread) into FILE.
 """
 
 from __future__ import annotations
@@ -98,7 +100,12 @@ def main() -> int:
         window.show_plots()
         meter = StallMeter()
         meter.start()
-        spin(args.seconds)
+        if os.environ.get("DYNAGUI_PROBE_PROFILE"):
+            import cProfile
+
+            cProfile.runctx("spin(args.seconds)", globals(), locals(), os.environ["DYNAGUI_PROBE_PROFILE"])
+        else:
+            spin(args.seconds)
         out.update(meter.stop())
         out["running"] = sum(1 for j in window.model.jobs() if j.status.value == "running")
         for job in window.model.jobs():
