@@ -91,7 +91,7 @@ def gui_figures(quick: bool) -> list[Figure]:
                       plot["naive_render_s"], "< 0.5", [plot["render_s"]],
                       "the same points plotted without downsampling or clip-to-view",
                       note=f"includes reading the samples from SQLite in the worker thread; {plot['points']} of "
-                           f"them plotted (every n-th beyond 100,000, plus every event)"))
+                           f"them plotted (every n-th beyond 50,000, plus every event)"))
     return out
 
 

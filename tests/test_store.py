@@ -105,3 +105,20 @@ def test_read_only_database_is_a_clear_error(tmp_path: Path) -> None:
         assert str(data.database) in str(err.value)
     finally:
         _undo_read_only(paths)
+
+
+def test_plot_columns_thin_a_long_run_but_keep_every_event_and_the_newest_sample(tmp_path: Path) -> None:
+    store = Store(tmp_path / "db.sqlite")
+    job = store.insert_job(_row())
+    samples = [{"wall": float(i), "sim_time": i * 1e-6, "dt": 1e-6, "cycle": i,
+                "event": "d3plot" if i in (7, 1234, 4001) else None} for i in range(5003)]
+    store.add_samples(job.id, samples)
+    cols = store.sample_columns(job.id, max_points=500)
+    assert cols["id"] == sorted(cols["id"]) and len(set(cols["id"])) == len(cols["id"])
+    assert 450 <= len(cols["id"]) <= 500 + 3 + 1  # every 11th sample, plus the events and the newest
+    assert {7, 1234, 4001} <= set(cols["cycle"]) and cols["cycle"][-1] == 5002
+    whole = store.sample_columns(job.id)          # under the limit: every sample, in order
+    assert whole["cycle"] == list(range(5003))
+    later = store.sample_columns(job.id, after_id=whole["id"][-3])
+    assert later["cycle"] == [5001, 5002]
+    store.close()
