@@ -118,3 +118,21 @@ def test_licence_failure_without_any_licence() -> None:
     p.feed(b"[license/error] No valid FLEXlm servers specified.\n")
     p.finish()
     assert p.summary.licence == "failed" and p.summary.verdict == "crashed"
+
+
+def test_progress_lines_with_other_spacing_and_look_alikes() -> None:
+    """Blanks between or after the stamp still make a progress line; a line that merely has
+    the words t and dt does not."""
+    lines = [
+        "     100 t 1.0000E-03 dt 1.00E-05 flush i/o buffers            08/05/24 13:44:59   ",
+        "     200 t 2.0000E-03 dt 1.00E-05 write d3plot file\t08/05/24    13:45:03",
+        "     300 t 3.0000E-03 dt 1.00E-05 08/05/24 13:45:09",
+        "     400 t 4.0000E-03 dt 1.00E-05 flush i/o buffers            13:45:11",
+        "  sliding t dt interface 3 with penalty scale factor 0.1 at 08/05/24 13:45:11",
+    ]
+    p = OutputParser()
+    events = p.feed(("\n".join(lines) + "\n").encode())
+    cycles = [e.cycle for e in events if hasattr(e, "cycle") and hasattr(e, "dt")]
+    assert 200 in cycles and p.summary.progress_lines == 3
+    assert (p.summary.cycle, p.summary.sim_time) == (300, pytest.approx(3e-3))
+    assert [e.event for e in events if getattr(e, "cycle", None) == 200] == ["write d3plot file"]

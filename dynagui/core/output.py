@@ -35,8 +35,15 @@ def _float(text: str) -> float | None:
         return None
 
 
-def _progress(w: list[str]) -> Progress:
-    """A progress line's words: cycle, 't', t, 'dt', dt, event words..., date, time."""
+def _ends_with_stamp(rest: str) -> bool:
+    """Whether the words end with `mm/dd/yy hh:mm:ss` (the slow path: any blanks between them)."""
+    words = rest.split()
+    return len(words) >= 2 and words[-1][2:3] == ":" and words[-2][2:3] == "/"
+
+
+def _progress(line: str) -> Progress:
+    """A progress line: cycle, 't', t, 'dt', dt, event words..., date, time."""
+    w = line.split()
     return Progress(int(w[0]), _float(w[2]) or 0.0, _float(w[4]) or 0.0, " ".join(w[5:-2]), w[-2] + " " + w[-1])
 
 
@@ -136,28 +143,34 @@ class OutputParser(LineReader):
         count = self._progress_count
         for line in lines:
             if " t " in line:
-                w = line.split()
-                # cycle, "t", t, "dt", dt, event..., mm/dd/yy, hh:mm:ss (the stamp checked inline: hot)
-                if (len(w) >= 7 and w[1] == "t" and w[3] == "dt" and w[-1][2:3] == ":" and w[-2][2:3] == "/"
-                        and w[0].isdigit()):
-                    count += 1
-                    last = w
-                    stamp = w[-1]
-                    if stamp != prev_stamp:
-                        prev_stamp = stamp
-                        self._note_stamp(w)
-                    if w[4] != prev_dt or not count & 63:
-                        # new dt values, and every 64th line, feed the running median
-                        prev_dt = w[4]
-                        collapse = self._note_dt(w)
-                        if collapse is not None:
-                            append(collapse)
-                    if w[5] != "flush":
-                        # file writes (d3plot, d3dump, ...) are facts worth an event each;
-                        # "flush i/o buffers" heartbeats only move the summary on
-                        last_emitted = w
-                        append(_progress(w))
-                    continue
+                # cycle, "t", t, "dt", dt, then the rest: event words, mm/dd/yy hh:mm:ss. Splitting
+                # off just five words and checking the stamp by position (one blank between date and
+                # time, as LS-DYNA prints it; else by words) is the cheapest exact test found.
+                w = line.split(None, 5)
+                if len(w) == 6:
+                    cycle, t_word, _t, dt_word, dt, rest = w
+                    rest = rest.rstrip()
+                    stamp = rest[-17:]
+                    if (t_word == "t" and dt_word == "dt" and cycle.isdigit() and (
+                            len(stamp) == 17 and stamp[2] == "/" and stamp[8] == " " and stamp[11] == ":"
+                            or _ends_with_stamp(rest))):
+                        count += 1
+                        last = line
+                        if stamp != prev_stamp:
+                            prev_stamp = stamp
+                            self._note_stamp(line.split())
+                        if dt != prev_dt or not count & 63:
+                            # new dt values, and every 64th line, feed the running median
+                            prev_dt = dt
+                            collapse = self._note_dt(w)
+                            if collapse is not None:
+                                append(collapse)
+                        if rest[:6] != "flush ":
+                            # file writes (d3plot, d3dump, ...) are facts worth an event each;
+                            # "flush i/o buffers" heartbeats only move the summary on
+                            last_emitted = line
+                            append(_progress(line))
+                        continue
             if last is not None:
                 self._progress_count = count
                 self._settle_progress(last, last_emitted, events)
@@ -175,7 +188,7 @@ class OutputParser(LineReader):
         return events
 
     # ------------------------------------------------------------ progress
-    def _settle_progress(self, m: list[str], emitted: list[str] | None, events: list[Any]) -> None:
+    def _settle_progress(self, m: str, emitted: str | None, events: list[Any]) -> None:
         """Bring the summary up to the latest line of a run of progress lines."""
         summary = self.summary
         p = _progress(m)
