@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -21,7 +23,7 @@ from dynagui.core.paths import DataDir  # noqa: E402
 from dynagui.core.store import Store  # noqa: E402
 from dynagui.core.submit import Settings  # noqa: E402
 from dynagui.gui.app import Application, ask_running_instance, instance_name  # noqa: E402
-from dynagui.gui.jobmodel import JobTableModel  # noqa: E402
+from dynagui.gui.jobmodel import Column, JobTableModel  # noqa: E402
 
 TIMEOUT = 40_000
 
@@ -218,6 +220,37 @@ def test_job_model_contract(qtmodeltester, data_dir: DataDir, deck_factory) -> N
     model.remove(jobs[1].id)
     qtmodeltester.check(model)
     store.close()
+
+
+def test_elapsed_cells_refresh_once_a_second_without_walking_the_history(data_dir: DataDir, deck_factory) -> None:
+    store = Store(data_dir.database)
+    from dynagui.core.submit import submit
+
+    jobs = [submit(store, deck=str(deck_factory("wall=1")))[0] for _ in range(4)]
+    store.close()
+    model = JobTableModel()
+    model.reset_jobs(jobs)
+    changed: list[tuple[int, int, int]] = []
+    model.dataChanged.connect(lambda tl, br, *_: changed.append((tl.row(), tl.column(), br.column())))
+    running = dataclasses.replace(jobs[0], status=JobStatus.RUNNING, started_at=time.time() - 100)
+    model.upsert(running)
+    assert [j.id for j in model.active_jobs()] == [running.id] and model.queued_count() == 3
+    row = model.row_of(running.id)
+    changed.clear()
+    model.tick_elapsed()  # never shown yet: refreshed
+    assert changed == [(row, Column.ELAPSED, Column.ELAPSED)]
+    assert model.index(row, Column.ELAPSED).data() == "1 min 40 s"
+    changed.clear()
+    model.tick_elapsed()  # refreshed less than a second ago: left alone
+    model.apply_progress(running.id, {"progress": 0.5})
+    model.flush_progress()  # the progress cells and Elapsed, together
+    assert changed == [(row, Column.PROGRESS, Column.DT), (row, Column.ELAPSED, Column.ELAPSED)]
+    changed.clear()
+    model.upsert(dataclasses.replace(running, status=JobStatus.FINISHED, ended_at=time.time()))
+    assert model.active_jobs() == [] and model.queued_count() == 3
+    changed.clear()
+    model.tick_elapsed()
+    assert changed == []
 
 
 def _wait_samples(app: Application, qtbot, job_id: int, n: int) -> None:

@@ -3,6 +3,12 @@
 A job change updates exactly its row; progress, which can arrive many times a
 second per job, is batched by a 150 ms timer into one `dataChanged` per changed
 row covering only the progress columns. The only reset is the initial load.
+
+The Elapsed column of active jobs is refreshed by `tick_elapsed()`, which the window
+calls once a second together with its status bar, so that both repaint in one pass;
+a row whose progress was just flushed (its Elapsed cell with it) is skipped, and so is
+a row whose displayed text would not change. The set of active and queued jobs is kept
+as it changes, so that nothing done every second walks a history of 10,000 jobs.
 """
 
 from __future__ import annotations
@@ -65,10 +71,9 @@ class JobTableModel(QAbstractTableModel):
         self._batch.setInterval(150)
         self._batch.setSingleShot(True)
         self._batch.timeout.connect(self.flush_progress)
-        self._clock = QTimer(self)
-        self._clock.setObjectName("job-elapsed-clock")
-        self._clock.setInterval(1000)
-        self._clock.timeout.connect(self._tick_elapsed)
+        self._active: set[int] = set()  # ids of Starting/Running/Stopping jobs
+        self._queued: set[int] = set()
+        self._elapsed_shown: dict[int, tuple[float, str]] = {}  # id -> (when, text) last refreshed
         self._sort_column = Column.ID
         self._sort_order = Qt.SortOrder.DescendingOrder
 
@@ -203,9 +208,10 @@ class JobTableModel(QAbstractTableModel):
         self._sort_rows()
         self._pending.clear()
         self.endResetModel()
+        self._active = {j.id for j in self._jobs if j.status.is_active}
+        self._queued = {j.id for j in self._jobs if j.status == JobStatus.QUEUED}
+        self._elapsed_shown.clear()
         self._renumber_queue()
-        if any(j.status.is_active for j in self._jobs):
-            self._clock.start()
 
     def upsert(self, job: Job) -> None:
         row = self._row.get(job.id)
@@ -221,8 +227,8 @@ class JobTableModel(QAbstractTableModel):
                 job = dataclasses.replace(job, procs=self._jobs[row].procs)
             self._jobs[row] = job
             self.dataChanged.emit(self.index(row, 0), self.index(row, len(Column) - 1))
+        self._note_status(job)
         self._renumber_queue()
-        self._clock_if_active(job)
 
     def remove(self, job_id: int) -> None:
         row = self._row.get(job_id)
@@ -232,6 +238,9 @@ class JobTableModel(QAbstractTableModel):
         del self._jobs[row]
         self._row = {job.id: i for i, job in enumerate(self._jobs)}
         self.endRemoveRows()
+        self._active.discard(job_id)
+        self._queued.discard(job_id)
+        self._elapsed_shown.pop(job_id, None)
         self._renumber_queue()
 
     def apply_progress(self, job_id: int, fields: dict[str, Any]) -> None:
@@ -242,26 +251,37 @@ class JobTableModel(QAbstractTableModel):
 
     def flush_progress(self) -> None:
         pending, self._pending = self._pending, {}
+        now = time.monotonic()
         for job_id, fields in pending.items():
             row = self._row.get(job_id)
             if row is None:
                 continue
-            self._jobs[row] = dataclasses.replace(self._jobs[row], **fields)
+            job = self._jobs[row] = dataclasses.replace(self._jobs[row], **fields)
             self.dataChanged.emit(self.index(row, Column.PROGRESS), self.index(row, Column.DT))
+            if job_id in self._active:  # painted in the same pass as the progress cells
+                elapsed = self.index(row, Column.ELAPSED)
+                self._elapsed_shown[job_id] = (now, self._display(job, Column.ELAPSED))
+                self.dataChanged.emit(elapsed, elapsed)
 
-    def _tick_elapsed(self) -> None:
-        active = False
-        for row, job in enumerate(self._jobs):
-            if job.status.is_active:
-                active = True
+    def tick_elapsed(self) -> None:
+        """Refresh the Elapsed cells that show a stale value (called once a second)."""
+        now = time.monotonic()
+        for job_id in self._active:
+            shown_at, shown = self._elapsed_shown.get(job_id, (0.0, ""))
+            if now - shown_at < 1.0:
+                continue  # its progress flush refreshed it within the last second
+            row = self._row[job_id]
+            text = self._display(self._jobs[row], Column.ELAPSED)
+            self._elapsed_shown[job_id] = (now, text)
+            if text != shown:
                 idx = self.index(row, Column.ELAPSED)
                 self.dataChanged.emit(idx, idx)
-        if not active:
-            self._clock.stop()  # restarted when a job becomes active
 
-    def _clock_if_active(self, job: Job) -> None:
-        if job.status.is_active and not self._clock.isActive():
-            self._clock.start()
+    def _note_status(self, job: Job) -> None:
+        (self._active.add if job.status.is_active else self._active.discard)(job.id)
+        (self._queued.add if job.status == JobStatus.QUEUED else self._queued.discard)(job.id)
+        if not job.status.is_active:
+            self._elapsed_shown.pop(job.id, None)
 
     def _renumber_queue(self) -> None:
         queued = sorted((j for j in self._jobs if j.status == JobStatus.QUEUED),
@@ -285,6 +305,13 @@ class JobTableModel(QAbstractTableModel):
 
     def jobs(self) -> list[Job]:
         return list(self._jobs)
+
+    def active_jobs(self) -> list[Job]:
+        """The Starting/Running/Stopping jobs, without walking the whole history."""
+        return [self._jobs[self._row[j]] for j in self._active]
+
+    def queued_count(self) -> int:
+        return len(self._queued)
 
 
 def _ranges(cores: tuple[int, ...]) -> str:

@@ -332,17 +332,20 @@ class MainWindow(QMainWindow):
         self.ghost_label.setText(f"<span style='color:#9b59d0'>ghosts {n}</span>" if n else "ghosts 0")
 
     def _update_status(self) -> None:
-        jobs = self.model.jobs()
-        running = sum(1 for j in jobs if j.status.is_active)
-        queued = sum(1 for j in jobs if j.status == JobStatus.QUEUED)
-        used = sum(len(j.cores) for j in jobs if j.status.is_active)
+        """Once a second: the status bar and the table's Elapsed cells, repainted in one pass."""
+        active = self.model.active_jobs()
+        queued = self.model.queued_count()
+        used = sum(len(j.cores) for j in active)
         budget = self.client.settings.core_budget if self.client.settings else "?"
-        self.cores_label.setText(f"cores {used}/{budget}")
-        self.counts_label.setText(f"{running} running · {queued} queued")
         ago = f"{time.time() - self._last_health_at:.0f} s ago" if self._last_health_at else "pending"
-        self.health_label.setText(f"health {ago}")
+        for label, text in ((self.cores_label, f"cores {used}/{budget}"),
+                            (self.counts_label, f"{len(active)} running · {queued} queued"),
+                            (self.health_label, f"health {ago}")):
+            if label.text() != text:
+                label.setText(text)
         ghosts = len(self.last_report.suspects) if self.last_report else 0
-        self.notifier.set_summary(running, queued, ghosts)
+        self.notifier.set_summary(len(active), queued, ghosts)
+        self.model.tick_elapsed()
 
     # ------------------------------------------------------------- actions
     def open_launch_dialog(self, deck: str = "") -> LaunchDialog | None:
@@ -461,7 +464,7 @@ class MainWindow(QMainWindow):
         self.qsettings.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
-        running = any(j.status.is_active for j in self.model.jobs())
+        running = bool(self.model.active_jobs())
         if not self.quitting and running and self.notifier.has_tray:
             event.ignore()
             self.hide()

@@ -54,7 +54,8 @@ class Notifier(QObject):
             text = f"DynaGUI — {running} running, {queued} queued"
             if ghosts:
                 text += f", {ghosts} ghost(s)"
-            self.tray.setToolTip(text)
+            if self.tray.toolTip() != text:  # a tray tooltip change is a D-Bus message on Linux
+                self.tray.setToolTip(text)
 
     def _clicked(self) -> None:
         if self._last_job is not None:
