@@ -112,13 +112,53 @@ def test_plot_columns_thin_a_long_run_but_keep_every_event_and_the_newest_sample
     job = store.insert_job(_row())
     samples = [{"wall": float(i), "sim_time": i * 1e-6, "dt": 1e-6, "cycle": i,
                 "event": "d3plot" if i in (7, 1234, 4001) else None} for i in range(5003)]
-    store.add_samples(job.id, samples)
+    store.add_samples(job.id, samples[:3000])
+    store.add_samples(job.id, samples[3000:])  # numbering goes on across batches
     cols = store.sample_columns(job.id, max_points=500)
     assert cols["id"] == sorted(cols["id"]) and len(set(cols["id"])) == len(cols["id"])
-    assert 450 <= len(cols["id"]) <= 500 + 3 + 1  # every 11th sample, plus the events and the newest
+    assert 250 <= len(cols["id"]) <= 500 + 3 + 1  # every 16th sample, plus the events and the newest
+    plain = [c for c in cols["cycle"] if c not in (7, 1234, 4001, 5002)]
+    assert all((c + 1) % 16 == 0 for c in plain)  # evenly spaced: the job's 16th, 32nd, ... sample
     assert {7, 1234, 4001} <= set(cols["cycle"]) and cols["cycle"][-1] == 5002
     whole = store.sample_columns(job.id)          # under the limit: every sample, in order
     assert whole["cycle"] == list(range(5003))
     later = store.sample_columns(job.id, after_id=whole["id"][-3])
     assert later["cycle"] == [5001, 5002]
+    store.close()
+
+
+def test_thinning_is_even_for_each_of_two_jobs_whose_samples_interleave(tmp_path: Path) -> None:
+    # Two running jobs write their samples turn by turn: a test on the global row id would
+    # pick all of one job's samples and none of the other's.
+    store = Store(tmp_path / "db.sqlite")
+    a, b = store.insert_job(_row("/x/a.k")), store.insert_job(_row("/x/b.k"))
+    for i in range(4000):
+        store.record_progress([(a.id, {"cycle": i}, [{"wall": float(i), "sim_time": i, "dt": 1e-6, "cycle": i}]),
+                               (b.id, {"cycle": i}, [{"wall": float(i), "sim_time": i, "dt": 1e-6, "cycle": i}])])
+    for job in (a, b):
+        cycles = store.sample_columns(job.id, max_points=1000)["cycle"]
+        assert 500 <= len(cycles) <= 1001
+        gaps = {y - x for x, y in zip(cycles, cycles[1:-1])}
+        assert gaps == {4}, gaps
+    assert store.get_job(a.id).cycle == 3999
+    store.close()
+
+
+def test_a_schema_3_database_gets_sample_strides_on_upgrade(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite"
+    conn = sqlite3.connect(path)  # the samples table as schema 3 had it, with rows of two jobs
+    conn.executescript("""
+        create table jobs (id integer primary key, uid text, deck text, workdir text, solver text, ncpu int,
+                           status text);
+        create table samples (id integer primary key, job_id int, wall float, sim_time float, dt float,
+                              cycle int, cpu float, event text, added_mass float);
+        pragma user_version = 3;""")
+    conn.executemany("insert into samples (job_id, wall, sim_time, dt, cycle) values (?, ?, ?, ?, ?)",
+                     [(1 + i % 2, i, i, 1e-6, i) for i in range(10)])
+    conn.commit()
+    conn.close()
+    store = Store(path)
+    strides = store.db.execute("select job_id, stride from samples order by id").fetchall()
+    assert [s for j, s in strides if j == 1] == [1, 2, 1, 4, 1]
+    assert [s for j, s in strides if j == 2] == [1, 2, 1, 4, 1]
     store.close()

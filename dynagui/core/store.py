@@ -27,7 +27,7 @@ from dynagui.core.jobs import Identity, Job, JobStatus, ProcRecord, check_transi
 
 log = logging.getLogger("dynagui.store")
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 BUSY_TIMEOUT_MS = 5000
 
 
@@ -147,7 +147,20 @@ def _v3(db: sqlite_utils.Database) -> None:
     db.execute("create index if not exists samples_events on samples (job_id, id) where event is not null")
 
 
-MIGRATIONS = {1: _v1, 2: _v2, 3: _v3}
+def _v4(db: sqlite_utils.Database) -> None:
+    """Thinned reads by index: each sample's `stride` is the largest power of two that divides
+    its number within the job (1, 2, 1, 4, 1, 2, 1, 8, ...), so `stride >= 2**k` picks every
+    2**k-th sample of that job alone (an `id % n` test aliases when jobs interleave their rows)."""
+    db["samples"].add_column("stride", int)
+    db["jobs"].add_column("samples_count", int, not_null_default=0)
+    db.execute("""update samples set stride = (r.n & -r.n)
+                  from (select id, row_number() over (partition by job_id order by id) as n from samples) as r
+                  where samples.id = r.id""")
+    db.execute("update jobs set samples_count = (select count(*) from samples where samples.job_id = jobs.id)")
+    db.execute("create index if not exists samples_stride on samples (job_id, stride, id)")
+
+
+MIGRATIONS = {1: _v1, 2: _v2, 3: _v3, 4: _v4}
 
 
 class Store:
@@ -446,14 +459,23 @@ class Store:
             for job_id, fields, samples in batch:
                 sets = ", ".join(f"{k} = ?" for k in fields)
                 db.execute(f"update jobs set {sets} where id = ?", [*fields.values(), job_id])
-                if samples:
-                    db["samples"].insert_all([{"job_id": job_id, **s} for s in samples], batch_size=1000)
+                self._insert_samples(db, job_id, samples)
 
     def add_samples(self, job_id: int, samples: list[dict[str, Any]]) -> None:
+        if samples:
+            with self._tx() as db:
+                self._insert_samples(db, job_id, samples)
+
+    @staticmethod
+    def _insert_samples(db: sqlite_utils.Database, job_id: int, samples: list[dict[str, Any]]) -> None:
+        """Append samples with their stride (see `_v4`), inside the caller's transaction."""
         if not samples:
             return
-        with self._tx() as db:
-            db["samples"].insert_all([{"job_id": job_id, **s} for s in samples], batch_size=1000)
+        row = db.execute("select samples_count from jobs where id = ?", [job_id]).fetchone()
+        first = (row[0] if row else 0) + 1
+        db["samples"].insert_all(({"job_id": job_id, **s, "stride": (n & -n)}
+                                  for n, s in enumerate(samples, first)), batch_size=1000)
+        db.execute("update jobs set samples_count = ? where id = ?", [first - 1 + len(samples), job_id])
 
     def samples(self, job_id: int, last: int | None = None) -> list[dict[str, Any]]:
         if last:
@@ -484,27 +506,33 @@ class Store:
         """A job's samples as columns (what plots want), read with a plain cursor.
 
         A long run may hold millions of samples, far more points than a plot has pixels:
-        beyond `max_points` every n-th sample is read (a test on the index alone), plus
-        every sample that marks an event (file writes, timestep collapse; a partial
-        index) and the newest one.
+        beyond `max_points`, every 2**k-th sample of the job is read through the stride
+        index (never a scan of them all), plus every sample that marks an event (file
+        writes, timestep collapse; a partial index) and the newest one.
         """
         names = ("id", "wall", "sim_time", "dt", "cycle", "event", "added_mass")
         select = f"select {', '.join(names)} from samples where job_id = ? and id > ?"
         with self._lock:
             try:
                 conn = self.db.conn
-                count, last = conn.execute("select count(*), max(id) from samples where job_id = ? and id > ?",
-                                           [job_id, after_id]).fetchone()
-                step = max(1, -(-count // max_points)) if count else 1
+                if after_id:  # the samples since the last read: counting them costs what reading them does
+                    count = conn.execute("select count(*) from samples where job_id = ? and id > ?",
+                                         [job_id, after_id]).fetchone()[0]
+                else:
+                    count = (conn.execute("select samples_count from jobs where id = ?", [job_id]).fetchone()
+                             or (0,))[0]
+                step = 1
+                while count > max_points * step:
+                    step *= 2
                 if step == 1:
                     rows = conn.execute(select + " order by id", [job_id, after_id]).fetchall()
-                else:
-                    picked = {r[0]: r for r in conn.execute(select + " and id % ? = 0", [job_id, after_id, step])}
-                    for r in conn.execute(select + " and event is not null", [job_id, after_id]):
-                        picked[r[0]] = r
-                    for r in conn.execute(select + " and id = ?", [job_id, after_id, last]):
-                        picked[r[0]] = r
-                    rows = [picked[k] for k in sorted(picked)]
+                else:  # the ids come from indexes alone; then one lookup per row read
+                    rows = conn.execute(
+                        f"select {', '.join(names)} from samples where id in ("
+                        " select id from samples where job_id = :job and id > :after and stride >= :step"
+                        " union all select id from samples where job_id = :job and id > :after and event is not null"
+                        " union all select max(id) from samples where job_id = :job and id > :after) order by id",
+                        {"job": job_id, "after": after_id, "step": step}).fetchall()
             except sqlite3.Error as exc:
                 raise _explain(self.path, exc) from exc
         if not rows:
