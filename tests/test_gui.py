@@ -291,7 +291,7 @@ def test_timestep_collapse_shows_its_marker(gui: Application, qtbot, deck_factor
     gui.client.requestSubmit.emit({"deck": str(deck_factory("wall=2 dt_drop_at=0.4", end_time=0.02))})
     qtbot.waitUntil(lambda: _job(gui) is not None and _job(gui).status.is_final, timeout=TIMEOUT)
     gui.window.select_job(1)
-    gui.window.tabs.setCurrentWidget(gui.window.plots.timestep)
+    gui.window.show_plots("Timestep")
     qtbot.waitUntil(lambda: 1 in gui.window.plots.series and len(gui.window.plots.series[1].collapses) == 1,
                     timeout=TIMEOUT)
     xs, _ys = gui.window.plots.curves[1]["collapse"].getData()

@@ -11,7 +11,9 @@ same row; the events table keeps the history).
 from __future__ import annotations
 
 import enum
+import functools
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,6 +64,13 @@ class TransitionError(ValueError):
 def check_transition(old: JobStatus, new: JobStatus) -> None:
     if new not in TRANSITIONS[old]:
         raise TransitionError(f"a job cannot go from {old} to {new}")
+
+
+@functools.lru_cache(maxsize=4096)
+def _json_tuple(text: str | None) -> tuple[Any, ...]:
+    """A stored JSON list as a tuple. Cores like "[0, 1]" and empty lists repeat across
+    thousands of rows of history; the tuples are immutable, so one decode serves them all."""
+    return tuple(json.loads(text)) if text and text != "[]" else ()
 
 
 @dataclass(frozen=True)
@@ -135,7 +144,7 @@ class Job:
         return self.deck.replace("\\", "/").rsplit("/", 1)[-1]
 
     @classmethod
-    def from_row(cls, row: dict[str, Any], procs: tuple[ProcRecord, ...] = ()) -> "Job":
+    def from_row(cls, row: Mapping[str, Any], procs: tuple[ProcRecord, ...] = ()) -> "Job":
         return cls(
             id=row["id"],
             uid=row["uid"],
@@ -151,8 +160,8 @@ class Job:
             started_at=row["started_at"],
             ended_at=row["ended_at"],
             exit_code=row["exit_code"],
-            cores=tuple(json.loads(row["cores"] or "[]")),
-            extra_args=tuple(json.loads(row["extra_args"] or "[]")),
+            cores=_json_tuple(row["cores"]),
+            extra_args=_json_tuple(row["extra_args"]),
             stop_requested=bool(row["stop_requested"]),
             attempt=row["attempt"] or 0,
             log_path=row["log_path"],
@@ -163,12 +172,12 @@ class Job:
             cycle=row["cycle"],
             dt=row["dt"],
             eta_s=row["eta_s"],
-            command=tuple(json.loads(row["command"] or "[]")),
+            command=_json_tuple(row["command"]),
             warnings=row["warnings"] or 0,
             errors=row["errors"] or 0,
             queue_pos=row["queue_pos"] or 0.0,
             run_dir=row["run_dir"],
-            restart_from=row.get("restart_from"),
+            restart_from=row["restart_from"],
             procs=procs,
         )
 

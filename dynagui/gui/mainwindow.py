@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSettings, Qt, QTimer, QUrl
 from PySide6.QtGui import QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent, QGuiApplication
@@ -23,8 +24,12 @@ from dynagui.gui.jobdialogs import ask_end_time, ask_queued_changes, confirm_kil
 from dynagui.gui.jobmodel import Column, JobFilterProxy, JobRole, JobTableModel
 from dynagui.gui.launchdialog import LaunchDialog
 from dynagui.gui.logpanel import LogPanel
+from dynagui.gui.plothost import PlotHost
 from dynagui.gui.style import format_duration
 from dynagui.gui.tray import Notifier
+
+if TYPE_CHECKING:
+    from dynagui.gui.plots import PlotPanels
 
 EMPTY_HINT = ("No jobs yet.\n\nDrag a .k deck onto this window, or press Ctrl+N to launch one.{demo}")
 
@@ -133,11 +138,7 @@ class MainWindow(QMainWindow):
         self.tabs.setObjectName("bottomTabs")
         self.tabs.addTab(self.log_panel, "Log")
         self.ghost_tab = self.tabs.addTab(self.ghost_panel, icon("ghost"), "Ghosts")
-        from dynagui.gui.plots import PlotPanels  # pyqtgraph loads with the window, not with the CLI
-
-        self.plots = PlotPanels(self.client.worker.data_dir, self)
-        for title, widget in self.plots.tabs():
-            self.tabs.addTab(widget, title)
+        self.plot_host = PlotHost(self.client.worker.data_dir, self.tabs, self)
         self.details = DetailsPanel(self)
         bottom = QSplitter(Qt.Orientation.Horizontal)
         bottom.addWidget(self.tabs)
@@ -252,7 +253,7 @@ class MainWindow(QMainWindow):
         QMessageBox.warning(self, f"{what} failed", message)
 
     def _job_progressed(self, job_id: int, _fields: dict) -> None:
-        self.plots.job_progressed(job_id)
+        self.plot_host.job_progressed(job_id)
 
     def _progress_for_details(self, job_id: int, _fields: dict) -> None:
         sel = self.selected_job()
@@ -288,8 +289,13 @@ class MainWindow(QMainWindow):
     def selected_job_ids(self) -> list[int]:
         return sorted(r.data(JobRole).id for r in self.table.selectionModel().selectedRows())
 
-    def show_plots(self) -> None:
-        self.tabs.setCurrentWidget(self.plots.progress)
+    @property
+    def plots(self) -> PlotPanels:
+        """The plot panels (built on first use)."""
+        return self.plot_host.panels()
+
+    def show_plots(self, title: str = "Progress") -> None:
+        self.tabs.setCurrentWidget(self.plot_host.pages[title])
 
     def select_job(self, job_id: int) -> None:
         row = self.model.row_of(job_id)
@@ -311,7 +317,7 @@ class MainWindow(QMainWindow):
         self.actions.update_for(job)
         self.sense_button.setEnabled(self.actions.sw2.isEnabled())
         self.details.show_job(job)
-        self.plots.show_jobs(self.selected_job_ids())
+        self.plot_host.show_jobs(self.selected_job_ids())
         path = job.log_path if job else None
         if getattr(self, "_shown_log", None) != path:
             self._shown_log = path
@@ -478,7 +484,7 @@ class MainWindow(QMainWindow):
         self._health_timer.stop()
         self._status_timer.stop()
         self.log_panel.shutdown()
-        self.plots.shutdown()
+        self.plot_host.shutdown()
         self.client.shutdown()
         self.notifier.hide()
         event.accept()
