@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -66,13 +67,19 @@ class StallMeter:
 
 def main() -> int:
     p = argparse.ArgumentParser()
-    p.add_argument("mode", choices=["idle", "history", "stream", "plot1m"])
+    p.add_argument("mode", choices=["idle", "history", "stream", "plot1m", "bare"])
     p.add_argument("--data-dir", required=True)
     p.add_argument("--seconds", type=float, default=10.0)
     p.add_argument("--jobs", type=int, default=0)
     p.add_argument("--decks", default="")
     args = p.parse_args()
     app = QApplication([])
+    if args.mode == "bare":  # an empty event loop: what the machine itself does to any program's ticks
+        meter = StallMeter()
+        meter.start()
+        spin(args.seconds)
+        sys.stdout.write(json.dumps(meter.stop()) + "\n")
+        return 0
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
     data_dir = DataDir(Path(args.data_dir)).ensure()
@@ -98,6 +105,8 @@ def main() -> int:
         spin_until(lambda: sum(1 for j in window.model.jobs() if j.status.value == "running") >= args.jobs, 90)
         window.select_job(1)
         window.show_plots()
+        bare = subprocess.Popen([sys.executable, "-m", "benchmarks.gui_probe", "bare", "--data-dir", args.data_dir,
+                                 "--seconds", str(args.seconds)], stdout=subprocess.PIPE, text=True)
         meter = StallMeter()
         meter.start()
         if os.environ.get("DYNAGUI_PROBE_PROFILE"):
@@ -107,6 +116,8 @@ def main() -> int:
         else:
             spin(args.seconds)
         out.update(meter.stop())
+        bare_out, _ = bare.communicate(timeout=args.seconds + 60)
+        out["bare"] = json.loads(bare_out.splitlines()[-1])
         out["running"] = sum(1 for j in window.model.jobs() if j.status.value == "running")
         for job in window.model.jobs():
             application.client.requestStop.emit(job.id, True)
