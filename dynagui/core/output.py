@@ -144,16 +144,15 @@ class OutputParser(LineReader):
         for line in lines:
             if " t " in line:
                 # cycle, "t", t, "dt", dt, then the rest: event words, mm/dd/yy hh:mm:ss. Splitting
-                # off just five words and checking the stamp by position (one blank between date and
-                # time, as LS-DYNA prints it; else by words) is the cheapest exact test found.
+                # off just five words and checking the stamp's separators with one slice (as LS-DYNA
+                # prints it: one blank between date and time, none after; else by words, the slow
+                # path) is the cheapest exact test found.
                 w = line.split(None, 5)
                 if len(w) == 6:
                     cycle, t_word, _t, dt_word, dt, rest = w
-                    rest = rest.rstrip()
                     stamp = rest[-17:]
                     if (t_word == "t" and dt_word == "dt" and cycle.isdigit() and (
-                            len(stamp) == 17 and stamp[2] == "/" and stamp[8] == " " and stamp[11] == ":"
-                            or _ends_with_stamp(rest))):
+                            stamp[2::3] == "// ::" and len(stamp) == 17 or _ends_with_stamp(rest))):
                         count += 1
                         last = line
                         if stamp != prev_stamp:
