@@ -34,18 +34,33 @@ def identity_of(pid: int) -> Identity | None:
         return None
 
 
+# psutil.Process objects of identities already verified once. A watched job's processes are
+# checked several times a pass (alive? CPU?); a kept object re-checks itself with psutil's
+# own (pid, start ticks) test, a third of the cost of verifying a wall-clock create_time anew.
+_verified: dict[Identity, psutil.Process] = {}
+_VERIFIED_MAX = 4096
+
+
 def process_for(ident: Identity) -> psutil.Process | None:
     """The live process with exactly this identity, or None (gone, zombie, or PID reused)."""
+    proc = _verified.get(ident)
     try:
-        proc = psutil.Process(ident.pid)
-        if abs(proc.create_time() - ident.create_time) > _CT_TOLERANCE:
+        if proc is None:
+            proc = psutil.Process(ident.pid)
+            if abs(proc.create_time() - ident.create_time) > _CT_TOLERANCE:
+                return None
+            if len(_verified) >= _VERIFIED_MAX:
+                _verified.clear()
+            _verified[ident] = proc
+        elif not proc.is_running():  # False too when the PID now belongs to another process
+            _verified.pop(ident, None)
             return None
         if proc.status() == psutil.STATUS_ZOMBIE:
+            _verified.pop(ident, None)
             return None
         return proc
-    except (psutil.NoSuchProcess, psutil.ZombieProcess):
-        return None
-    except psutil.AccessDenied:
+    except (psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied):
+        _verified.pop(ident, None)
         return None
 
 
