@@ -398,3 +398,21 @@ def test_model_sorts_and_keeps_new_jobs_in_order(qtmodeltester, data_dir: DataDi
         qtmodeltester.check(model)
     finally:
         store.close()
+
+
+def test_status_line_counts_seconds_only_once_a_health_pass_is_late(qtbot) -> None:
+    from PySide6.QtWidgets import QStatusBar
+
+    from dynagui.gui.statusline import StatusLine
+
+    bar = QStatusBar()
+    qtbot.addWidget(bar)
+    line = StatusLine(bar)
+    assert line.health_age(5.0) == "pending"
+    line.last_health_at = time.time() - 4
+    assert line.health_age(5.0) == "just now"  # on time: nothing changes, nothing repaints
+    line.last_health_at = time.time() - 20
+    assert line.health_age(5.0) == "20 s ago"  # late: the user sees the count grow
+    line.show(2, 8, 1, 3, 5.0)
+    assert (line.cores.text(), line.counts.text(), line.health.text()) == (
+        "cores 2/8", "1 running · 3 queued", "health 20 s ago")

@@ -25,6 +25,7 @@ from dynagui.gui.jobmodel import Column, JobFilterProxy, JobRole, JobTableModel
 from dynagui.gui.launchdialog import LaunchDialog
 from dynagui.gui.logpanel import LogPanel
 from dynagui.gui.plothost import PlotHost
+from dynagui.gui.statusline import StatusLine
 from dynagui.gui.style import format_duration
 from dynagui.gui.tray import Notifier
 
@@ -49,7 +50,6 @@ class MainWindow(QMainWindow):
         self.actions = JobActions(self)
         self.last_launch: dict = {}
         self.last_report: HealthReport | None = None
-        self._last_health_at: float | None = None
         self._known_ghosts: set = set()
         self._told_tray = False
         self.quitting = False
@@ -151,13 +151,7 @@ class MainWindow(QMainWindow):
         self.splitter.setSizes([380, 300])
         self.setCentralWidget(self.splitter)
 
-        self.cores_label = QLabel()
-        self.counts_label = QLabel()
-        self.health_label = QLabel()
-        self.ghost_label = QLabel()
-        self.ghost_label.setObjectName("ghostIndicator")
-        for w in (self.cores_label, self.counts_label, self.health_label, self.ghost_label):
-            self.statusBar().addPermanentWidget(w)
+        self.status_line = StatusLine(self.statusBar())
         self.notifier = Notifier(self.statusBar(), self)
 
     def _connect(self) -> None:
@@ -262,7 +256,7 @@ class MainWindow(QMainWindow):
 
     def _health_reported(self, report: HealthReport, cpu: dict) -> None:
         self.last_report = report
-        self._last_health_at = time.time()
+        self.status_line.health_reported(report)
         self.ghost_panel.show_report(report.suspects, cpu)
         new = [s for s in report.ghosts if s.identity not in self._known_ghosts]
         self._known_ghosts = {s.identity for s in report.ghosts}
@@ -335,20 +329,16 @@ class MainWindow(QMainWindow):
 
     def _ghost_count(self, n: int) -> None:
         self.tabs.setTabText(self.ghost_tab, f"Ghosts ({n})" if n else "Ghosts")
-        self.ghost_label.setText(f"<span style='color:#9b59d0'>ghosts {n}</span>" if n else "ghosts 0")
+        self.status_line.show_ghosts(n)
 
     def _update_status(self) -> None:
         """Once a second: the status bar and the table's Elapsed cells, repainted in one pass."""
         active = self.model.active_jobs()
         queued = self.model.queued_count()
         used = sum(len(j.cores) for j in active)
-        budget = self.client.settings.core_budget if self.client.settings else "?"
-        ago = f"{time.time() - self._last_health_at:.0f} s ago" if self._last_health_at else "pending"
-        for label, text in ((self.cores_label, f"cores {used}/{budget}"),
-                            (self.counts_label, f"{len(active)} running · {queued} queued"),
-                            (self.health_label, f"health {ago}")):
-            if label.text() != text:
-                label.setText(text)
+        settings = self.client.settings
+        self.status_line.show(used, settings.core_budget if settings else "?", len(active), queued,
+                              settings.health_interval if settings else 5.0)
         ghosts = len(self.last_report.suspects) if self.last_report else 0
         self.notifier.set_summary(len(active), queued, ghosts)
         self.model.tick_elapsed()
