@@ -162,3 +162,20 @@ def test_a_schema_3_database_gets_sample_strides_on_upgrade(tmp_path: Path) -> N
     assert [s for j, s in strides if j == 1] == [1, 2, 1, 4, 1]
     assert [s for j, s in strides if j == 2] == [1, 2, 1, 4, 1]
     store.close()
+
+
+def test_a_job_read_back_has_every_field_and_behaves_as_a_frozen_snapshot(tmp_path: Path) -> None:
+    import dataclasses
+
+    from dynagui.core.jobs import Job
+
+    store = Store(tmp_path / "db.sqlite")
+    job = store.insert_job({**_row(), "cores": [0, 1], "command": ["ls-dyna", "i=a.k"], "extra_args": []})
+    assert set(vars(job)) == {f.name for f in dataclasses.fields(Job)}
+    same = Job(**{f.name: getattr(job, f.name) for f in dataclasses.fields(Job)})
+    assert same == job and job.cores == (0, 1) and job.command == ("ls-dyna", "i=a.k") and job.extra_args == ()
+    assert job.status is JobStatus.QUEUED and job.reason == "" and job.priority == 0
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        job.status = JobStatus.RUNNING  # type: ignore[misc]
+    assert dataclasses.replace(job, ncpu=4).ncpu == 4
+    store.close()
