@@ -10,7 +10,8 @@ from dynagui.core.jobs import Job
 
 @dataclass(frozen=True)
 class EngineEvent:
-    kind: str  # "job-changed" | "job-progress" | "health" | "job-stalled"
+    kind: str  # "job-changed" | "jobs-progress" | "health" | "job-stalled"
     job: Job | None = None
     report: Any = None  # a HealthReport for "health"
-    data: Any = None  # the changed progress fields for "job-progress"
+    # for "jobs-progress": {job_id: changed progress fields}, every job one tailing pass moved on
+    data: Any = None

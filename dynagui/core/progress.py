@@ -61,8 +61,8 @@ class ProgressRecorder:
                     self._stalled.add(job_id)
                     self._emit_stalled(job_id)
             self.store.record_progress(batch)  # all jobs in one transaction
-        for job_id, fields, _samples in batch:
-            self.emit(EngineEvent("job-progress", job=None, data={"job_id": job_id, **fields}))
+        if batch:  # one event for the pass: listeners (the GUI) wake once, not once per job
+            self.emit(EngineEvent("jobs-progress", data={job_id: fields for job_id, fields, _s in batch}))
 
     def _emit_stalled(self, job_id: int) -> None:
         log.warning("job %d printed nothing for %.0f s", job_id, self.stall_after_s)
@@ -97,7 +97,7 @@ class ProgressRecorder:
     def _record(self, job_id: int, tailer: LogTailer, events: list[Any]) -> None:
         fields, samples = self._digest(job_id, tailer, events)
         self.store.record_progress([(job_id, fields, samples)])
-        self.emit(EngineEvent("job-progress", job=None, data={"job_id": job_id, **fields}))
+        self.emit(EngineEvent("jobs-progress", data={job_id: fields}))
 
     def _digest(self, job_id: int, tailer: LogTailer, events: list[Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """The job fields and the (rate-bounded) samples that a batch of parser events makes."""

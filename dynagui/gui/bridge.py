@@ -44,7 +44,7 @@ class EngineWorker(QObject):
     started = Signal(object, object, object)  # jobs, settings, profiles
     startFailed = Signal(str)
     jobChanged = Signal(object)
-    jobProgressed = Signal(int, object)
+    jobsProgressed = Signal(object)  # {job_id: changed progress fields}
     jobRemoved = Signal(int)
     jobStalled = Signal(object)
     healthReported = Signal(object, object)  # HealthReport, {pid: cpu seconds}
@@ -82,9 +82,8 @@ class EngineWorker(QObject):
     def _on_event(self, event: EngineEvent) -> None:  # called on engine threads: only emit
         if event.kind == "job-changed" and event.job is not None:
             self.jobChanged.emit(event.job)
-        elif event.kind == "job-progress":
-            data = dict(event.data)
-            self.jobProgressed.emit(data.pop("job_id"), data)
+        elif event.kind == "jobs-progress":
+            self.jobsProgressed.emit(event.data)
         elif event.kind == "job-stalled" and event.job is not None:
             self.jobStalled.emit(event.job)
         elif event.kind == "health":

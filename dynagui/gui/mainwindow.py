@@ -162,9 +162,7 @@ class MainWindow(QMainWindow):
         w.started.connect(self._engine_started)
         w.startFailed.connect(self._engine_failed)
         w.jobChanged.connect(self._job_changed)
-        w.jobProgressed.connect(self.model.apply_progress)
-        w.jobProgressed.connect(self._progress_for_details)
-        w.jobProgressed.connect(self._job_progressed)
+        w.jobsProgressed.connect(self._jobs_progressed)
         w.jobRemoved.connect(self.model.remove)
         w.jobStalled.connect(self._job_stalled)
         w.healthReported.connect(self._health_reported)
@@ -246,12 +244,12 @@ class MainWindow(QMainWindow):
     def _action_failed(self, what: str, message: str) -> None:
         QMessageBox.warning(self, f"{what} failed", message)
 
-    def _job_progressed(self, job_id: int, _fields: dict) -> None:
-        self.plot_host.job_progressed(job_id)
-
-    def _progress_for_details(self, job_id: int, _fields: dict) -> None:
+    def _jobs_progressed(self, progress: dict[int, dict]) -> None:
+        for job_id, fields in progress.items():
+            self.model.apply_progress(job_id, fields)
+            self.plot_host.job_progressed(job_id)
         sel = self.selected_job()
-        if sel is not None and sel.id == job_id:
+        if sel is not None and sel.id in progress:  # after the model's batch flush has applied it
             QTimer.singleShot(200, lambda: self.details.show_job(self.selected_job()))
 
     def _health_reported(self, report: HealthReport, cpu: dict) -> None:
