@@ -231,6 +231,7 @@ class PlotPanels(QObject):
             "mass": _curve(self.mass_plot, s.label, colour),
             "cpu": _curve(self.cpu_plot, s.label, colour),
         }
+        parts["end"].hide()  # until the end time is known: a line at 0 would read as one
         self.p_plot.addItem(parts["end"])
         for key in ("plots", "dumps", "collapse"):
             self.dt_plot.addItem(parts[key])
@@ -260,6 +261,7 @@ class PlotPanels(QObject):
             if s.end_time and given.get("end") != s.end_time:
                 given["end"] = s.end_time
                 parts["end"].setPos(s.end_time)
+                parts["end"].show()
             projection = ((s.wall[-1], s.eta_s, s.sim_time[-1], s.end_time)
                           if s.active and s.eta_s and n and s.end_time else None)
             if given.get("projection", ()) != projection:
