@@ -32,9 +32,10 @@ def store_figures(quick: bool) -> list[Figure]:
         for row in _rows(job, n_naive, 0):  # one commit per progress line, as a naive logger would
             naive.add_samples(job, [row])
         base = n_naive / (time.perf_counter() - t0)
+        # DESIGN.md sets no budget for the store; its measured facts are given in the notes
         out.append(Figure(f"insert {total} progress samples in batches of {batch}", "rows/s", ours, base,
-                          ">= 75000", [ours], f"one transaction per sample (measured on {n_naive})",
-                          lower_is_better=False))
+                          "-", [ours], f"one transaction per sample (measured on {n_naive})",
+                          note="DESIGN.md measured 75-125 k rows/s inside one transaction", lower_is_better=False))
         reads = []
         for _ in range(20):
             t0 = time.perf_counter()
@@ -45,8 +46,9 @@ def store_figures(quick: bool) -> list[Figure]:
         every = store._query("select * from samples where job_id = ? order by id", [jobs[3]])[-2000:]
         full = (time.perf_counter() - t0) * 1000
         assert len(every) == 2000
-        out.append(Figure("read the last 2,000 samples of a job", "ms", median(reads), full, "< 5", reads,
-                          "read all the job's samples and keep the last 2,000"))
+        out.append(Figure("read the last 2,000 samples of a job", "ms", median(reads), full, "-", reads,
+                          "read all the job's samples and keep the last 2,000",
+                          note="DESIGN.md measured 2-3 ms with an index"))
         store.close()
         naive.close()
     return out
