@@ -38,10 +38,6 @@ class PlotHost(QObject):
             self.pages[title] = page
         tabs.currentChanged.connect(self._tab_changed)
 
-    @property
-    def built(self) -> bool:
-        return self._panels is not None
-
     def panels(self) -> PlotPanels:
         if self._panels is None:
             from dynagui.gui.plots import PlotPanels  # pyqtgraph loads here, not with the window
