@@ -416,3 +416,46 @@ def test_status_line_counts_seconds_only_once_a_health_pass_is_late(qtbot) -> No
     line.show(2, 8, 1, 3, 5.0)
     assert (line.cores.text(), line.counts.text(), line.health.text()) == (
         "cores 2/8", "1 running · 3 queued", "health 20 s ago")
+
+
+QUIT_AFTER_PLOTS = """
+import sys
+from pathlib import Path
+from PySide6.QtCore import QEventLoop, QTimer
+from PySide6.QtWidgets import QApplication
+from dynagui.core.paths import DataDir
+from dynagui.gui.app import Application
+app = QApplication([])
+application = Application(DataDir(Path(sys.argv[1])), app=app)
+window = application.start()
+loop = QEventLoop()
+QTimer.singleShot(300, loop.quit)
+loop.exec()
+for title in ("Timestep", "Cores", "Progress"):  # built and shown, then quit before any layout ran
+    window.show_plots(title)
+application.close()
+print("closed")
+"""
+
+
+def test_quitting_right_after_opening_the_plots_leaves_no_error_at_exit(tmp_path: Path) -> None:
+    # pyqtgraph's pending layouts used to run in Qt's teardown and raise there (stderr at exit)
+    r = subprocess.run([sys.executable, "-c", QUIT_AFTER_PLOTS, str(tmp_path / "data")], capture_output=True,
+                       text=True, timeout=60, env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert r.returncode == 0 and "closed" in r.stdout, r.stderr[-2000:]
+    assert "Traceback" not in r.stderr and "Error" not in r.stderr, r.stderr[-2000:]
+
+
+def test_plot_tabs_are_built_on_first_open_in_their_placeholders_places(gui: Application) -> None:
+    tabs = gui.window.tabs
+    titles = [tabs.tabText(i) for i in range(tabs.count())]
+    assert titles == ["Log", "Ghosts", "Progress", "Timestep", "Cores"]
+    assert gui.window.plot_host._panels is None  # nothing is built before a plot tab is opened
+    gui.window.show_plots("Timestep")
+    plots = gui.window.plots
+    assert [tabs.tabText(i) for i in range(tabs.count())] == titles
+    assert tabs.currentWidget() is plots.timestep and tabs.currentIndex() == titles.index("Timestep")
+    assert [tabs.widget(titles.index(t)) for t in ("Progress", "Timestep", "Cores")] == [
+        plots.progress, plots.timestep, plots.cores]
+    tabs.setCurrentWidget(plots.cores)
+    assert plots.cores.isVisible() and not plots.progress.isVisible()

@@ -3,7 +3,8 @@
 pyqtgraph's import and the plot widgets cost about half a second on a small
 workstation: a window that starts on its job table should not pay that before
 it is usable, nor at all when nobody opens a plot. Until then each plot tab is
-an empty page, and selections are only remembered.
+an empty placeholder page, and selections are only remembered; then the plot
+tabs take the placeholders' places.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject
-from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QTabWidget, QWidget
 
 from dynagui.core.paths import DataDir
 
@@ -29,11 +30,10 @@ class PlotHost(QObject):
         self.parent_widget = parent
         self._panels: PlotPanels | None = None
         self._selection: list[int] = []
-        self.pages: dict[str, QWidget] = {}
+        self.pages: dict[str, QWidget] = {}  # title -> the tab's page: a placeholder, then the plot tab
         for title in TITLES:
             page = QWidget()
-            page.setObjectName(f"plotPage-{title.lower()}")
-            QVBoxLayout(page).setContentsMargins(0, 0, 0, 0)
+            page.setObjectName(f"plotPlaceholder-{title.lower()}")
             tabs.addTab(page, title)
             self.pages[title] = page
         tabs.currentChanged.connect(self._tab_changed)
@@ -43,13 +43,28 @@ class PlotHost(QObject):
             from dynagui.gui.plots import PlotPanels  # pyqtgraph loads here, not with the window
 
             self._panels = PlotPanels(self.data_dir, self.parent_widget)
-            for title, widget in self._panels.tabs():
-                self.pages[title].layout().addWidget(widget)
+            self._swap_in(dict(self._panels.tabs()))
             self._panels.show_jobs(self._selection)
         return self._panels
 
+    def _swap_in(self, widgets: dict[str, QWidget]) -> None:
+        """Put the plot tabs where their placeholders were (same place, same title, same current tab)."""
+        current = self.tabs.currentIndex()
+        self.tabs.blockSignals(True)  # the tab bar moves while tabs are swapped: nothing really changes
+        try:
+            for title, widget in widgets.items():
+                placeholder = self.pages[title]
+                index = self.tabs.indexOf(placeholder)
+                self.tabs.removeTab(index)
+                self.tabs.insertTab(index, widget, title)
+                self.pages[title] = widget
+                placeholder.deleteLater()
+            self.tabs.setCurrentIndex(current)
+        finally:
+            self.tabs.blockSignals(False)
+
     def _tab_changed(self, index: int) -> None:
-        if self.tabs.widget(index) in self.pages.values():
+        if self._panels is None and self.tabs.widget(index) in self.pages.values():
             self.panels()
 
     def show_jobs(self, job_ids: list[int]) -> None:

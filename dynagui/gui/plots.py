@@ -12,7 +12,7 @@ import time
 import numpy as np
 import pyqtgraph as pg
 from pyqtgraph.exporters import ImageExporter
-from PySide6.QtCore import QObject, QThread, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QThread, QTimer, Signal
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QMessageBox, QPushButton, QVBoxLayout, QWidget
 
 from dynagui.core.paths import DataDir
@@ -330,3 +330,6 @@ class PlotPanels(QObject):
             QMetaObject.invokeMethod(self.worker, "close", Qt.ConnectionType.BlockingQueuedConnection)
             self.thread.quit()
             self.thread.wait(5000)
+        # Layouts of panels built moments ago may still be pending; run now, not in Qt's teardown,
+        # where a legend would ask its already deleted view box for its size (a RuntimeError at exit).
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
