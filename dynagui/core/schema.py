@@ -71,6 +71,7 @@ def _v4(db: sqlite_utils.Database) -> None:
     its number within the job (1, 2, 1, 4, 1, 2, 1, 8, ...), so `stride >= 2**k` picks every
     2**k-th sample of that job alone (an `id % n` test aliases when jobs interleave their rows)."""
     db["samples"].add_column("stride", int)
+    # kept with each insert, so that choosing the stride for a job costs no count over its samples
     db["jobs"].add_column("samples_count", int, not_null_default=0)
     db.execute("""update samples set stride = (r.n & -r.n)
                   from (select id, row_number() over (partition by job_id order by id) as n from samples) as r

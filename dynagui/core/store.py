@@ -452,7 +452,7 @@ class Store:
         writes, timestep collapse; a partial index) and the newest one.
         """
         names = ("id", "wall", "sim_time", "dt", "cycle", "event", "added_mass")
-        select = f"select {', '.join(names)} from samples where job_id = ? and id > ?"
+        select = f"select {', '.join(names)} from samples"
         with self._lock:
             try:
                 conn = self.db.conn
@@ -466,10 +466,11 @@ class Store:
                 while count > max_points * step:
                     step *= 2
                 if step == 1:
-                    rows = conn.execute(select + " order by id", [job_id, after_id]).fetchall()
+                    rows = conn.execute(select + " where job_id = ? and id > ? order by id",
+                                        [job_id, after_id]).fetchall()
                 else:  # the ids come from indexes alone; then one lookup per row read
                     rows = conn.execute(
-                        f"select {', '.join(names)} from samples where id in ("
+                        select + " where id in ("
                         " select id from samples where job_id = :job and id > :after and stride >= :step"
                         " union all select id from samples where job_id = :job and id > :after and event is not null"
                         " union all select max(id) from samples where job_id = :job and id > :after) order by id",
